@@ -1,0 +1,47 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MLTransforms;
+
+/// <summary>
+/// Base class of every MLTransforms estimator: reads one known-size <see cref="float"/> vector column and, once
+/// fitted, appends one known-size <see cref="float"/> vector column.
+/// </summary>
+/// <typeparam name="TTransformer">The fitted transformer.</typeparam>
+public abstract class VectorEstimator<TTransformer> : IEstimator<TTransformer> where TTransformer : VectorTransformer
+{
+    /// <summary>Initialises the column names.</summary>
+    /// <param name="outputColumnName">Name of the column the transformer appends.</param>
+    /// <param name="inputColumnName">Name of the input column; <see langword="null"/> means <paramref name="outputColumnName"/>.</param>
+    protected VectorEstimator(string outputColumnName, string? inputColumnName)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(outputColumnName);
+        OutputColumnName = outputColumnName;
+        InputColumnName = inputColumnName ?? outputColumnName;
+    }
+
+    /// <summary>Name of the column the fitted transformer appends.</summary>
+    public string OutputColumnName { get; }
+
+    /// <summary>Name of the column the estimator reads.</summary>
+    public string InputColumnName { get; }
+
+    /// <summary>Fits the transformer on <paramref name="input"/>.</summary>
+    /// <param name="input">Training data holding <see cref="InputColumnName"/>.</param>
+    public abstract TTransformer Fit(IDataView input);
+
+    /// <inheritdoc/>
+    public virtual SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        SchemaChecks.CheckVectorColumn(inputSchema, InputColumnName);
+        return SchemaChecks.WithVectorColumn(inputSchema, OutputColumnName, InputColumnName);
+    }
+
+    /// <summary>Checks the input column of <paramref name="input"/> and returns its vector size.</summary>
+    protected int CheckInput(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return ((VectorDataViewType)SchemaChecks.CheckVectorColumn(input.Schema, InputColumnName).Type).Size;
+    }
+}

@@ -1,0 +1,230 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MLTransforms;
+
+/// <summary>
+/// Base class of every fitted MLTransforms component: a lazy, row-to-row transformer that reads one known-size
+/// <see cref="float"/> vector column and appends one known-size <see cref="float"/> vector column.
+/// </summary>
+/// <remarks>
+/// <para>Derived classes supply only the per-row mathematics (<see cref="Map"/>). This class supplies the ML.NET
+/// plumbing: schema checks, a lazy <see cref="IDataView"/> with cursors and cursor sets, an
+/// <see cref="IRowToRowMapper"/> (so the transformer works in <c>Append</c> chains and in
+/// <see cref="PredictionEngine{TSrc, TDst}"/>), and NaN / infinity checks that name the column and the row.</para>
+/// <para>A fitted transformer is immutable; every cursor and getter owns its buffers, so one instance can serve
+/// many threads at once.</para>
+/// </remarks>
+public abstract class VectorTransformer : ITransformer
+{
+    /// <summary>Initialises the column names and sizes.</summary>
+    /// <param name="outputColumnName">Name of the appended column.</param>
+    /// <param name="inputColumnName">Name of the input column.</param>
+    /// <param name="inputSize">Length of the input vector the transformer was fitted on.</param>
+    /// <param name="outputSize">Length of the output vector.</param>
+    protected VectorTransformer(string outputColumnName, string inputColumnName, int inputSize, int outputSize)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(outputColumnName);
+        ArgumentException.ThrowIfNullOrWhiteSpace(inputColumnName);
+        SchemaChecks.CheckOption(inputSize > 0, nameof(inputSize), inputSize, "positive");
+        SchemaChecks.CheckOption(outputSize > 0, nameof(outputSize), outputSize, "positive");
+        OutputColumnName = outputColumnName;
+        InputColumnName = inputColumnName;
+        InputSize = inputSize;
+        OutputSize = outputSize;
+    }
+
+    /// <summary>Name of the column this transformer appends.</summary>
+    public string OutputColumnName { get; }
+
+    /// <summary>Name of the column this transformer reads.</summary>
+    public string InputColumnName { get; }
+
+    /// <summary>Length of the input vector.</summary>
+    public int InputSize { get; }
+
+    /// <summary>Length of the output vector.</summary>
+    public int OutputSize { get; }
+
+    /// <summary>Number of scratch floats <see cref="Map"/> needs per call; each getter allocates them once.</summary>
+    protected virtual int ScratchSize => 0;
+
+    /// <summary>Maps one input row to one output row. Must not keep state between calls beyond <paramref name="scratch"/>.</summary>
+    /// <param name="input">The input vector, <see cref="InputSize"/> finite values.</param>
+    /// <param name="output">The output vector, <see cref="OutputSize"/> values, to be overwritten.</param>
+    /// <param name="scratch">A buffer of <see cref="ScratchSize"/> floats private to the calling getter.</param>
+    protected abstract void Map(ReadOnlySpan<float> input, Span<float> output, Span<float> scratch);
+
+    /// <summary>Applies the transformer to one vector, outside any pipeline (handy for tests and services).</summary>
+    /// <param name="input">An input vector of <see cref="InputSize"/> finite values.</param>
+    /// <returns>The output vector.</returns>
+    public float[] Transform(ReadOnlySpan<float> input)
+    {
+        if (input.Length != InputSize)
+            throw new ArgumentException($"Input for column '{InputColumnName}' has {input.Length} values; expected {InputSize}.", nameof(input));
+        SchemaChecks.CheckFinite(input, InputColumnName, 0);
+        var output = new float[OutputSize];
+        Map(input, output, ScratchSize == 0 ? Span<float>.Empty : new float[ScratchSize]);
+        return output;
+    }
+
+    /// <inheritdoc/>
+    public bool IsRowToRowMapper => true;
+
+    /// <inheritdoc/>
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        SchemaChecks.CheckVectorColumn(inputSchema, InputColumnName, InputSize);
+        return BuildOutputSchema(inputSchema);
+    }
+
+    /// <inheritdoc/>
+    public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return new MappedDataView(this, input);
+    }
+
+    /// <inheritdoc/>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        SchemaChecks.CheckVectorColumn(inputSchema, InputColumnName, InputSize);
+        return new Mapper(this, inputSchema);
+    }
+
+    /// <summary>Saves the transformer into an ML.NET model zip (see the ONNX persistence mechanism).</summary>
+    /// <param name="ctx">ML.NET's save context.</param>
+    void ICanSaveModel.Save(ModelSaveContext ctx) => SaveModel(ctx);
+
+    /// <summary>Writes this transformer into <paramref name="ctx"/>.</summary>
+    /// <param name="ctx">ML.NET's save context.</param>
+    protected virtual void SaveModel(ModelSaveContext ctx)
+        => throw new NotSupportedException($"{GetType().Name} cannot be saved into an ML.NET model file.");
+
+    private DataViewSchema BuildOutputSchema(DataViewSchema inputSchema)
+    {
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumns(inputSchema);
+        builder.AddColumn(OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, OutputSize));
+        return builder.ToSchema();
+    }
+
+    private Delegate MakeGetter(DataViewRow input, DataViewSchema.Column inputColumn)
+    {
+        var srcGetter = input.GetGetter<VBuffer<float>>(inputColumn);
+        var src = default(VBuffer<float>);
+        var dense = new float[InputSize];
+        var scratch = new float[ScratchSize];
+        ValueGetter<VBuffer<float>> getter = (ref VBuffer<float> dst) =>
+        {
+            srcGetter(ref src);
+            if (src.Length != InputSize)
+                throw new InvalidOperationException($"Column '{InputColumnName}' has {src.Length} values at row {input.Position}; expected {InputSize}.");
+            src.CopyTo(dense);
+            SchemaChecks.CheckFinite(dense, InputColumnName, input.Position);
+            var editor = VBufferEditor.Create(ref dst, OutputSize);
+            Map(dense, editor.Values, scratch);
+            dst = editor.Commit();
+        };
+        return getter;
+    }
+
+    /// <summary>The lazy result of <see cref="Transform(IDataView)"/>.</summary>
+    private sealed class MappedDataView(VectorTransformer parent, IDataView source) : IDataView
+    {
+        public DataViewSchema Schema { get; } = parent.GetOutputSchema(source.Schema);
+        public bool CanShuffle => source.CanShuffle;
+        public long? GetRowCount() => source.GetRowCount();
+
+        public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
+        {
+            var (srcColumns, outputActive) = Split(columnsNeeded);
+            return new MappedCursor(parent, Schema, source.GetRowCursor(srcColumns, rand), outputActive);
+        }
+
+        public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null)
+        {
+            var (srcColumns, outputActive) = Split(columnsNeeded);
+            return source.GetRowCursorSet(srcColumns, n, rand)
+                .Select(c => (DataViewRowCursor)new MappedCursor(parent, Schema, c, outputActive)).ToArray();
+        }
+
+        private (List<DataViewSchema.Column> src, bool outputActive) Split(IEnumerable<DataViewSchema.Column> needed)
+            => SplitColumns(parent, source.Schema, needed);
+    }
+
+    private static (List<DataViewSchema.Column> src, bool outputActive) SplitColumns(
+        VectorTransformer parent, DataViewSchema sourceSchema, IEnumerable<DataViewSchema.Column> needed)
+    {
+        var src = new List<DataViewSchema.Column>();
+        bool outputActive = false;
+        foreach (var col in needed)
+        {
+            if (col.Index == sourceSchema.Count)
+                outputActive = true;
+            else
+                src.Add(sourceSchema[col.Index]);
+        }
+        if (outputActive)
+            src.Add(sourceSchema[parent.InputColumnName]);
+        return (src, outputActive);
+    }
+
+    /// <summary>A cursor (or, for <see cref="IRowToRowMapper"/>, a single row) over the appended column.</summary>
+    private sealed class MappedCursor : DataViewRowCursor
+    {
+        private readonly DataViewRow _input;
+        private readonly DataViewSchema _schema;
+        private readonly Delegate? _outputGetter;
+
+        public MappedCursor(VectorTransformer parent, DataViewSchema schema, DataViewRow input, bool outputActive)
+        {
+            _input = input;
+            _schema = schema;
+            if (outputActive)
+                _outputGetter = parent.MakeGetter(input, input.Schema[parent.InputColumnName]);
+        }
+
+        private int OutputIndex => _schema.Count - 1;
+        public override DataViewSchema Schema => _schema;
+        public override long Position => _input.Position;
+        public override long Batch => _input.Batch;
+        public override ValueGetter<DataViewRowId> GetIdGetter() => _input.GetIdGetter();
+
+        public override bool MoveNext() => _input is DataViewRowCursor c
+            ? c.MoveNext()
+            : throw new NotSupportedException("A mapped row cannot move; it follows its input row.");
+
+        public override bool IsColumnActive(DataViewSchema.Column column)
+            => column.Index == OutputIndex ? _outputGetter != null : _input.IsColumnActive(_input.Schema[column.Index]);
+
+        public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
+        {
+            if (column.Index != OutputIndex)
+                return _input.GetGetter<TValue>(_input.Schema[column.Index]);
+            if (_outputGetter is null)
+                throw new InvalidOperationException($"Column '{column.Name}' was not requested as active.");
+            return _outputGetter as ValueGetter<TValue>
+                ?? throw new InvalidOperationException($"Column '{column.Name}' holds VBuffer<Single>; requested {typeof(TValue).Name}.");
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+                _input.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+
+    private sealed class Mapper(VectorTransformer parent, DataViewSchema inputSchema) : IRowToRowMapper
+    {
+        public DataViewSchema InputSchema { get; } = inputSchema;
+        public DataViewSchema OutputSchema { get; } = parent.BuildOutputSchema(inputSchema);
+
+        public IEnumerable<DataViewSchema.Column> GetDependencies(IEnumerable<DataViewSchema.Column> dependingColumns)
+            => SplitColumns(parent, InputSchema, dependingColumns).src.Distinct();
+
+        public DataViewRow GetRow(DataViewRow input, IEnumerable<DataViewSchema.Column> activeColumns)
+            => new MappedCursor(parent, OutputSchema, input, activeColumns.Any(c => c.Index == InputSchema.Count));
+    }
+}
