@@ -55,6 +55,16 @@ public abstract class VectorTransformer : ITransformer
     /// <param name="scratch">A buffer of <see cref="ScratchSize"/> floats private to the calling getter.</param>
     protected abstract void Map(ReadOnlySpan<float> input, Span<float> output, Span<float> scratch);
 
+    /// <summary>
+    /// Emits this transformer's computation for a batch into an ONNX graph: <paramref name="input"/> names a float
+    /// tensor of shape [N, <see cref="InputSize"/>]; the returned name is a float tensor of shape [N, <see cref="OutputSize"/>].
+    /// </summary>
+    /// <remarks>Every component compiles to ONNX through this one hook; persistence and pipeline export build on it.</remarks>
+    /// <param name="graph">The graph under construction.</param>
+    /// <param name="input">Name of the [N, InputSize] input tensor.</param>
+    /// <returns>Name of the [N, OutputSize] output tensor.</returns>
+    protected internal abstract string BuildOnnx(MLTransforms.Onnx.OnnxGraphBuilder graph, string input);
+
     /// <summary>Applies the transformer to one vector, outside any pipeline (handy for tests and services).</summary>
     /// <param name="input">An input vector of <see cref="InputSize"/> finite values.</param>
     /// <returns>The output vector.</returns>

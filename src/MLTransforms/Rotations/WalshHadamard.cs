@@ -34,6 +34,23 @@ public static class WalshHadamard
             System.Numerics.Tensors.TensorPrimitives.Multiply(data, 1f / MathF.Sqrt(n), data);
     }
 
+    /// <summary>
+    /// Fused sign flip, transform and scaling, in place: x &lt;- scale * H (signs (.) x), where (.) is the elementwise
+    /// product. One block of a structured rotation H D is <c>Transform(x, d, 1 / sqrt(n))</c>.
+    /// </summary>
+    /// <param name="data">Values; the length must be a power of two, 1 .. 2^24.</param>
+    /// <param name="signs">Diagonal applied before the transform (usually +-1), same length as <paramref name="data"/>.</param>
+    /// <param name="scale">Factor applied after the transform.</param>
+    public static void Transform(Span<float> data, ReadOnlySpan<float> signs, float scale)
+    {
+        if (signs.Length != data.Length)
+            throw new ArgumentException($"Sign diagonal has {signs.Length} values; expected {data.Length} (the data length).", nameof(signs));
+        System.Numerics.Tensors.TensorPrimitives.Multiply(data, signs, data);
+        Transform(data);
+        if (scale != 1f)
+            System.Numerics.Tensors.TensorPrimitives.Multiply(data, scale, data);
+    }
+
     /// <summary>Smallest power of two that is at least <paramref name="size"/>.</summary>
     public static int PaddedLength(int size)
     {

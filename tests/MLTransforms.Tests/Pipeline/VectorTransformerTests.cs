@@ -12,6 +12,16 @@ public class VectorTransformerTests
             for (int i = 0; i < input.Length; i++) output[i] = 2 * input[i];
             output[^1] = 1;
         }
+
+        protected internal override string BuildOnnx(MLTransforms.Onnx.OnnxGraphBuilder graph, string input)
+        {
+            var w = new float[InputSize * OutputSize];
+            for (int i = 0; i < InputSize; i++) w[i * OutputSize + i] = 2;
+            var b = new float[OutputSize];
+            b[^1] = 1;
+            var y = graph.AddNode("MatMul", [input, graph.AddInitializer("w", w, InputSize, OutputSize)]);
+            return graph.AddNode("Add", [y, graph.AddInitializer("b", b, OutputSize)]);
+        }
     }
 
     private sealed class DoublerEstimator(string output, string? input) : VectorEstimator<Doubler>(output, input)

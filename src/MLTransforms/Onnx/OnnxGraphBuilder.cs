@@ -1,0 +1,140 @@
+using Google.Protobuf;
+using Onnx;
+
+namespace MLTransforms.Onnx;
+
+/// <summary>
+/// A small builder of ONNX graphs over OnnxSharp's protobuf classes: fresh names, float and int64 initializers,
+/// nodes with attributes, and the final <see cref="ModelProto"/> (opset <see cref="Opset"/>, IR version
+/// <see cref="IrVersion"/>, both accepted by ONNX Runtime 1.31).
+/// </summary>
+public sealed class OnnxGraphBuilder
+{
+    /// <summary>The default ONNX opset the graphs target.</summary>
+    public const int Opset = 21;
+
+    /// <summary>The ONNX IR version written into models.</summary>
+    public const int IrVersion = 10;
+
+    private readonly GraphProto _graph = new() { Name = "mltransforms" };
+    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    private int _counter;
+
+    /// <summary>The graph being built.</summary>
+    public GraphProto Graph => _graph;
+
+    /// <summary>Returns a name not used yet in this graph, starting with <paramref name="hint"/>.</summary>
+    public string FreshName(string hint)
+    {
+        string name = hint;
+        while (!_names.Add(name))
+            name = $"{hint}_{++_counter}";
+        return name;
+    }
+
+    /// <summary>Marks <paramref name="name"/> as taken (e.g. the graph's input and output names).</summary>
+    public void Reserve(string name) => _names.Add(name);
+
+    /// <summary>Adds a float initializer and returns its name.</summary>
+    /// <param name="hint">Name hint.</param>
+    /// <param name="values">Row-major values.</param>
+    /// <param name="dims">Its shape; the product must equal the number of values.</param>
+    public string AddInitializer(string hint, ReadOnlySpan<float> values, params long[] dims)
+    {
+        CheckCount(values.Length, dims);
+        var t = new TensorProto { Name = FreshName(hint), DataType = (int)TensorProto.Types.DataType.Float };
+        t.Dims.AddRange(dims);
+        t.RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values));
+        _graph.Initializer.Add(t);
+        return t.Name;
+    }
+
+    /// <summary>Adds an int64 initializer and returns its name.</summary>
+    public string AddInitializer(string hint, ReadOnlySpan<long> values, params long[] dims)
+    {
+        CheckCount(values.Length, dims);
+        var t = new TensorProto { Name = FreshName(hint), DataType = (int)TensorProto.Types.DataType.Int64 };
+        t.Dims.AddRange(dims);
+        t.RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values));
+        _graph.Initializer.Add(t);
+        return t.Name;
+    }
+
+    /// <summary>Adds a node with one output and returns the output's name.</summary>
+    /// <param name="opType">ONNX operator, e.g. <c>MatMul</c>.</param>
+    /// <param name="inputs">Input names (use "" for an omitted optional input).</param>
+    /// <param name="attributes">Attributes: long, float, string, long[] or float[] values.</param>
+    public string AddNode(string opType, string[] inputs, params (string Name, object Value)[] attributes)
+        => AddNode(opType, inputs, FreshName(opType.ToLowerInvariant()), attributes);
+
+    /// <summary>Adds a node whose single output has the given name (e.g. the graph output).</summary>
+    public string AddNode(string opType, string[] inputs, string output, params (string Name, object Value)[] attributes)
+    {
+        _names.Add(output);
+        var node = new NodeProto { OpType = opType, Name = FreshName("n_" + opType) };
+        node.Input.AddRange(inputs);
+        node.Output.Add(output);
+        foreach (var (name, value) in attributes)
+            node.Attribute.Add(Attribute(name, value));
+        _graph.Node.Add(node);
+        return output;
+    }
+
+    /// <summary>Declares a float graph input; a null dimension is symbolic (named <c>N</c>).</summary>
+    public void AddInput(string name, params long?[] dims) { Reserve(name); _graph.Input.Add(ValueInfo(name, dims)); }
+
+    /// <summary>Declares a float graph output; a null dimension is symbolic (named <c>N</c>).</summary>
+    public void AddOutput(string name, params long?[] dims) { Reserve(name); _graph.Output.Add(ValueInfo(name, dims)); }
+
+    /// <summary>Wraps the graph into a model.</summary>
+    /// <param name="docString">A description stored in the model.</param>
+    public ModelProto ToModel(string docString = "")
+    {
+        var model = new ModelProto
+        {
+            IrVersion = IrVersion,
+            ProducerName = "MLTransforms",
+            ProducerVersion = typeof(OnnxGraphBuilder).Assembly.GetName().Version?.ToString() ?? "",
+            DocString = docString,
+            Graph = _graph,
+        };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        return model;
+    }
+
+    private static ValueInfoProto ValueInfo(string name, long?[] dims)
+    {
+        var shape = new TensorShapeProto();
+        foreach (var d in dims)
+            shape.Dim.Add(d is long v ? new TensorShapeProto.Types.Dimension { DimValue = v } : new TensorShapeProto.Types.Dimension { DimParam = "N" });
+        return new ValueInfoProto
+        {
+            Name = name,
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape } },
+        };
+    }
+
+    private static AttributeProto Attribute(string name, object value)
+    {
+        var a = new AttributeProto { Name = name };
+        switch (value)
+        {
+            case int i: a.Type = AttributeProto.Types.AttributeType.Int; a.I = i; break;
+            case long l: a.Type = AttributeProto.Types.AttributeType.Int; a.I = l; break;
+            case float f: a.Type = AttributeProto.Types.AttributeType.Float; a.F = f; break;
+            case string s: a.Type = AttributeProto.Types.AttributeType.String; a.S = ByteString.CopyFromUtf8(s); break;
+            case long[] ls: a.Type = AttributeProto.Types.AttributeType.Ints; a.Ints.AddRange(ls); break;
+            case float[] fs: a.Type = AttributeProto.Types.AttributeType.Floats; a.Floats.AddRange(fs); break;
+            default: throw new ArgumentException($"Attribute '{name}' has unsupported type {value?.GetType().Name ?? "null"}.", nameof(value));
+        }
+        return a;
+    }
+
+    private static void CheckCount(int count, long[] dims)
+    {
+        long product = 1;
+        foreach (var d in dims) product *= d;
+        if (product != count)
+            throw new ArgumentException($"Initializer shape [{string.Join(", ", dims)}] holds {product} values; got {count}.", nameof(dims));
+    }
+}
