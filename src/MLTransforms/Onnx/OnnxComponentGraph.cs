@@ -1,0 +1,73 @@
+using Onnx;
+
+namespace MLTransforms.Onnx;
+
+/// <summary>The two shapes a component's standalone ONNX graph can take.</summary>
+public enum OnnxGraphForm
+{
+    /// <summary>Input [N, d], output [N, k] with a symbolic batch dimension <c>N</c>: for direct ONNX Runtime use.</summary>
+    Batched,
+
+    /// <summary>Input [d], output [k]: one row, what ML.NET's <c>ApplyOnnxModel</c> maps to a <c>Vector&lt;Single, k&gt;</c> column.</summary>
+    Row,
+}
+
+/// <summary>Wraps a component's <see cref="VectorTransformer.BuildOnnx"/> into a standalone model.</summary>
+internal static class OnnxComponentGraph
+{
+    public static ModelProto Build(VectorTransformer t, OnnxGraphForm form, string? inputName, string? outputName)
+    {
+        string input = inputName ?? t.InputColumnName;
+        string output = outputName ?? (t.OutputColumnName == input ? t.OutputColumnName + ".output" : t.OutputColumnName);
+        ArgumentException.ThrowIfNullOrWhiteSpace(input, nameof(inputName));
+        ArgumentException.ThrowIfNullOrWhiteSpace(output, nameof(outputName));
+        if (input == output)
+            throw new ArgumentException($"ONNX graph input and output names must differ; both are '{input}'.", nameof(outputName));
+
+        var g = new OnnxGraphBuilder();
+        g.Reserve(output);
+        string y;
+        if (form == OnnxGraphForm.Batched)
+        {
+            g.AddInput(input, null, t.InputSize);
+            y = Emit(t, g, input);
+            g.AddOutput(output, null, t.OutputSize);
+        }
+        else
+        {
+            g.AddInput(input, t.InputSize);
+            var row = g.AddNode("Reshape", [input, g.AddInitializer("row_shape", [1L, t.InputSize], 2)]);
+            y = g.AddNode("Reshape", [Emit(t, g, row), g.AddInitializer("vector_shape", [(long)t.OutputSize], 1)]);
+            g.AddOutput(output, t.OutputSize);
+        }
+        Rename(g.Graph, y, output);
+        return g.ToModel($"{t.GetType().Name}: {input}[{(form == OnnxGraphForm.Batched ? "N, " : "")}{t.InputSize}] -> {output}[{(form == OnnxGraphForm.Batched ? "N, " : "")}{t.OutputSize}]");
+    }
+
+    /// <summary>Calls the component's hook and checks it returned a tensor the graph holds.</summary>
+    public static string Emit(VectorTransformer t, OnnxGraphBuilder g, string input)
+    {
+        var y = t.BuildOnnx(g, input);
+        if (string.IsNullOrEmpty(y))
+            throw new InvalidOperationException($"{t.GetType().Name}.BuildOnnx returned no output name.");
+        return y;
+    }
+
+    /// <summary>Gives tensor <paramref name="from"/> the name <paramref name="to"/>; adds an Identity when <paramref name="from"/>
+    /// is a graph input or initializer (a node cannot rename those).</summary>
+    public static void Rename(GraphProto graph, string from, string to)
+    {
+        if (from == to) return;
+        var producer = graph.Node.FirstOrDefault(n => n.Output.Contains(from));
+        if (producer is null || graph.Output.Any(o => o.Name == from))
+        {
+            graph.Node.Add(new NodeProto { OpType = "Identity", Name = "n_identity_" + to, Input = { from }, Output = { to } });
+            return;
+        }
+        foreach (var n in graph.Node)
+        {
+            for (int i = 0; i < n.Input.Count; i++) if (n.Input[i] == from) n.Input[i] = to;
+            for (int i = 0; i < n.Output.Count; i++) if (n.Output[i] == from) n.Output[i] = to;
+        }
+    }
+}

@@ -1,0 +1,86 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Onnx;
+
+namespace MLTransforms.Onnx;
+
+/// <summary>
+/// How every <see cref="VectorTransformer"/> saves itself into an ML.NET model zip: it hands off to an equivalent
+/// ML.NET <see cref="OnnxTransformer"/> built from its own row graph
+/// (<see cref="VectorTransformer.ToOnnxModel"/> with <see cref="OnnxGraphForm.Row"/>), and that transformer writes itself.
+/// </summary>
+/// <remarks>
+/// <para>Why: ML.NET keeps <c>ModelSaveContext</c>'s writers and <c>LoadableClass</c> registration internal, so a
+/// transformer defined outside ML.NET cannot be written in a form <c>mlContext.Model.Load</c> can read back
+/// (dotnet/machinelearning issues 4911 and 6839). An <see cref="OnnxTransformer"/> can, and its graph carries all the
+/// fitted state. The saved zip loads with ML.NET, Microsoft.ML.OnnxTransformer and ONNX Runtime only; the process
+/// that loads it needs no reference to MLTransforms.</para>
+/// <para>The one visible difference: the loaded chain holds an <see cref="OnnxTransformer"/> where the saved chain held
+/// the MLTransforms component. Output column name, type (<c>Vector&lt;Single, OutputSize&gt;</c>) and values (within
+/// float rounding, about 1e-6) are the same. When the output column has the same name as the input column, ONNX needs
+/// two distinct names, so the saved form is a small chain: the <see cref="OnnxTransformer"/> writes a temporary column
+/// <c>{name}.mltransforms.tmp</c>, a column copy gives it the requested name (hiding the input, as the original
+/// did) and the temporary column is dropped. The loaded <see cref="OnnxTransformer"/> scores one row per call.</para>
+/// <para>Any user type derived from <see cref="VectorTransformer"/> gets this for free: implement <c>Map</c> and
+/// <c>BuildOnnx</c>, and <c>mlContext.Model.Save</c> works.</para>
+/// </remarks>
+public static class OnnxPersistence
+{
+    /// <summary>Suffix of the temporary column used when input and output column names are equal.</summary>
+    public const string TemporarySuffix = ".mltransforms.tmp";
+
+    /// <summary>Builds the ML.NET transformer that stands in for <paramref name="transformer"/> in a saved model:
+    /// an <see cref="OnnxTransformer"/> over its row graph (or, for equal column names, the chain described above).
+    /// Dispose the result when done.</summary>
+    /// <param name="transformer">A fitted component.</param>
+    public static ITransformer ToOnnxTransformer(VectorTransformer transformer)
+    {
+        ArgumentNullException.ThrowIfNull(transformer);
+        var ml = new MLContext();
+        bool sameName = transformer.InputColumnName == transformer.OutputColumnName;
+        string graphOutput = sameName ? transformer.OutputColumnName + TemporarySuffix : transformer.OutputColumnName;
+        var bytes = transformer.ToOnnxBytes(OnnxGraphForm.Row, transformer.InputColumnName, graphOutput);
+        IEstimator<ITransformer> estimator = ml.Transforms.ApplyOnnxModel(
+            [graphOutput], [transformer.InputColumnName], new MemoryStream(bytes, writable: false));
+        if (sameName)
+            estimator = estimator
+                .Append(ml.Transforms.CopyColumns(transformer.OutputColumnName, graphOutput))
+                .Append(ml.Transforms.DropColumns(graphOutput));
+        return estimator.Fit(EmptyInput(ml, transformer.InputColumnName, transformer.InputSize));
+    }
+
+    /// <summary>The body of <see cref="VectorTransformer"/>'s <see cref="ICanSaveModel.Save"/>.</summary>
+    internal static void Save(VectorTransformer transformer, ModelSaveContext ctx)
+    {
+        var standIn = ToOnnxTransformer(transformer);
+        try
+        {
+            ((ICanSaveModel)standIn).Save(ctx);
+        }
+        finally
+        {
+            DisposeAll(standIn);
+        }
+    }
+
+    private static void DisposeAll(ITransformer t)
+    {
+        if (t is IEnumerable<ITransformer> chain)
+            foreach (var inner in chain) DisposeAll(inner);
+        (t as IDisposable)?.Dispose();
+    }
+
+    /// <summary>An empty data view with one <c>Vector&lt;Single, size&gt;</c> column: enough to fit the ONNX scorer.</summary>
+    private static IDataView EmptyInput(MLContext ml, string column, int size)
+    {
+        var definition = SchemaDefinition.Create(typeof(VectorRow));
+        definition[0].ColumnName = column;
+        definition[0].ColumnType = new VectorDataViewType(NumberDataViewType.Single, size);
+        return ml.Data.LoadFromEnumerable(Array.Empty<VectorRow>(), definition);
+    }
+
+    private sealed class VectorRow
+    {
+        public float[] Values { get; set; } = [];
+    }
+}

@@ -1,0 +1,49 @@
+using Microsoft.ML;
+using MLTransforms.Onnx;
+
+namespace MLTransforms.Tests.Onnx;
+
+/// <summary>A fitted affine map y = (x - mean) W + b: centring learnt from data, W and b drawn from a seed.</summary>
+internal sealed class AffineMap : VectorTransformer
+{
+    private readonly float[] _mean, _weights, _bias;
+
+    public AffineMap(string output, string input, float[] mean, float[] weights, float[] bias)
+        : base(output, input, mean.Length, bias.Length)
+    {
+        (_mean, _weights, _bias) = (mean, weights, bias);
+    }
+
+    protected override void Map(ReadOnlySpan<float> input, Span<float> output, Span<float> scratch)
+    {
+        _bias.CopyTo(output);
+        for (int i = 0; i < InputSize; i++)
+        {
+            float xi = input[i] - _mean[i];
+            for (int j = 0; j < OutputSize; j++) output[j] += xi * _weights[i * OutputSize + j];
+        }
+    }
+
+    protected internal override string BuildOnnx(OnnxGraphBuilder graph, string input)
+    {
+        var centred = graph.AddNode("Sub", [input, graph.AddInitializer("mean", _mean, InputSize)]);
+        var y = graph.AddNode("MatMul", [centred, graph.AddInitializer("w", _weights, InputSize, OutputSize)]);
+        return graph.AddNode("Add", [y, graph.AddInitializer("b", _bias, OutputSize)]);
+    }
+}
+
+internal sealed class AffineMapEstimator(string output, string? input, int outputSize, int seed) : VectorEstimator<AffineMap>(output, input)
+{
+    public override AffineMap Fit(IDataView input)
+    {
+        CheckInput(input);
+        var (x, n, d) = VectorColumn.Read(input, InputColumnName, 100_000);
+        var mean = new float[d];
+        for (int r = 0; r < n; r++)
+            for (int i = 0; i < d; i++) mean[i] += x[r * d + i] / n;
+        var rng = new Random(seed);
+        var w = Enumerable.Range(0, d * outputSize).Select(_ => (float)(rng.NextDouble() * 2 - 1) / MathF.Sqrt(d)).ToArray();
+        var b = Enumerable.Range(0, outputSize).Select(_ => (float)rng.NextDouble()).ToArray();
+        return new AffineMap(OutputColumnName, InputColumnName, mean, w, b);
+    }
+}
