@@ -1,0 +1,100 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
+using Onnx;
+
+namespace MLTransforms.Tests.Onnx;
+
+public class OnnxExportTests
+{
+    private static float[][] RunOrt(ModelProto model, string input, float[] x, int rows, string output)
+    {
+        using var session = new InferenceSession(Google.Protobuf.MessageExtensions.ToByteArray(model));
+        int d = x.Length / rows;
+        using var value = OrtValue.CreateTensorValueFromMemory(x, [rows, d]);
+        using var results = session.Run(new RunOptions(), [input], [value], [output]);
+        var flat = results[0].GetTensorDataAsSpan<float>().ToArray();
+        int k = flat.Length / rows;
+        return Enumerable.Range(0, rows).Select(r => flat.AsSpan(r * k, k).ToArray()).ToArray();
+    }
+
+    [Fact]
+    public void MixedPipelineExportsWithRawInputsAndMatchesMLNet()
+    {
+        var ml = new MLContext(1);
+        var (model, data) = OnnxPersistenceTests.FitMixedPipeline(ml, 1000);
+
+        var full = ml.Model.ExportToOnnx(model, data);
+        Assert.Equal(["Features", "Label"], full.Graph.Input.Select(i => i.Name));
+        Assert.Contains(full.Graph.Output, o => o.Name == "Proj.output");
+        Assert.Contains(full.OpsetImport, o => o.Domain == "" && o.Version == MLTransforms.Onnx.OnnxGraphBuilder.Opset);
+
+        var scoreOnly = ml.Model.ExportToOnnx(model, data, new OnnxExportOptions { OutputColumns = ["Proj", "Score", "Probability"] });
+        Assert.Equal(["Features"], scoreOnly.Graph.Input.Select(i => i.Name));
+        Assert.Equal(["Proj.output", "Score.output", "Probability.output"], scoreOnly.Graph.Output.Select(o => o.Name));
+        // Every node name, tensor name and initializer is unique after stitching.
+        var produced = scoreOnly.Graph.Node.SelectMany(n => n.Output).Concat(scoreOnly.Graph.Initializer.Select(t => t.Name)).ToList();
+        Assert.Equal(produced.Count, produced.Distinct().Count());
+        Assert.Equal(scoreOnly.Graph.Node.Count, scoreOnly.Graph.Node.Select(n => n.Name).Distinct().Count());
+
+        var x = OnnxTestData.Digits(1000).SelectMany(r => r.Features).ToArray();
+        var expected = model.Transform(data);
+        foreach (var column in new[] { "Proj", "Score", "Probability" })
+        {
+            var diff = OnnxTestData.MaxAbsDiff(OnnxTestData.Column(expected, column), RunOrt(scoreOnly, "Features", x, 1000, column + ".output"));
+            Assert.True(diff <= 1e-4f, $"{column}: max abs diff {diff}");
+        }
+    }
+
+    public sealed class DigitClass
+    {
+        [VectorType(64)] public float[] Features { get; set; } = [];
+        public float Label { get; set; }
+    }
+
+    [Fact]
+    public void ComponentFirstThenOpset12MulticlassTrainerIsUpgradedAndMatches()
+    {
+        var ml = new MLContext(1);
+        var (labels, features) = TestData.ReadClassification(TestData.Repo("samples/MLTransforms.Samples/data/optdigits/train.csv"), 1000);
+        var data = ml.Data.LoadFromEnumerable(labels.Select((l, i) => new DigitClass { Features = features[i], Label = l }));
+        var model = new AffineMapEstimator("Proj", "Features", 24, seed: 9)
+            .Append(ml.Transforms.NormalizeMinMax("Proj"))
+            .Append(ml.Transforms.Conversion.MapValueToKey("Label"))
+            .Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy("Label", "Proj", maximumNumberOfIterations: 10))
+            .Fit(data);
+        var onnx = ml.Model.ExportToOnnx(model, data, new OnnxExportOptions { OutputColumns = ["Score", "Proj"] });
+        Assert.Equal(["Features"], onnx.Graph.Input.Select(i => i.Name));
+
+        var expected = model.Transform(data);
+        var x = features.SelectMany(f => f).ToArray();
+        Assert.True(OnnxTestData.MaxAbsDiff(OnnxTestData.Column(expected, "Score"), RunOrt(onnx, "Features", x, 1000, "Score.output")) <= 1e-4f);
+        Assert.True(OnnxTestData.MaxAbsDiff(OnnxTestData.Column(expected, "Proj"), RunOrt(onnx, "Features", x, 1000, "Proj.output")) <= 1e-4f);
+    }
+
+    public sealed class Extra { public float Sum { get; set; } }
+
+    [Fact]
+    public void StepThatNeitherSideCanExportIsRefusedByName()
+    {
+        var ml = new MLContext(1);
+        var data = ml.Data.LoadFromEnumerable(OnnxTestData.Digits(50));
+        var model = new AffineMapEstimator("Proj", "Features", 4, seed: 1)
+            .Append(ml.Transforms.CustomMapping<OnnxTestData.Digit, Extra>((i, o) => o.Sum = i.Features.Sum(), contractName: null))
+            .Append(ml.Transforms.Concatenate("All", "Proj", "Sum"))
+            .Fit(data);
+        var ex = Assert.Throws<NotSupportedException>(() => ml.Model.ExportToOnnx(model, data));
+        Assert.Contains("step 1 (CustomMappingTransformer)", ex.Message);
+        Assert.True(ex.Message.Contains("'Sum'"), ex.Message);
+    }
+
+    [Fact]
+    public void UnknownOutputColumnIsNamed()
+    {
+        var ml = new MLContext(1);
+        var data = ml.Data.LoadFromEnumerable(OnnxTestData.Digits(20));
+        var model = new AffineMapEstimator("Proj", "Features", 4, seed: 1).Fit(data);
+        var ex = Assert.Throws<ArgumentException>(() => ml.Model.ExportToOnnx(model, data, new OnnxExportOptions { OutputColumns = ["Nope"] }));
+        Assert.Contains("'Nope'", ex.Message);
+    }
+}
