@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
+using MLTransforms.OnnxGolden;
 using Onnx;
 
 namespace MLTransforms.Tests.Onnx;
@@ -58,7 +59,7 @@ public class OnnxExportTests
         var ml = new MLContext(1);
         var (labels, features) = TestData.ReadClassification(TestData.Repo("samples/MLTransforms.Samples/data/optdigits/train.csv"), 1000);
         var data = ml.Data.LoadFromEnumerable(labels.Select((l, i) => new DigitClass { Features = features[i], Label = l }));
-        var model = new AffineMapEstimator("Proj", "Features", 24, seed: 9)
+        var model = new ExampleAffineMapEstimator("Proj", "Features", 24, seed: 9)
             .Append(ml.Transforms.NormalizeMinMax("Proj"))
             .Append(ml.Transforms.Conversion.MapValueToKey("Label"))
             .Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy("Label", "Proj", maximumNumberOfIterations: 10))
@@ -79,7 +80,7 @@ public class OnnxExportTests
     {
         var ml = new MLContext(1);
         var data = ml.Data.LoadFromEnumerable(OnnxTestData.Digits(50));
-        var model = new AffineMapEstimator("Proj", "Features", 4, seed: 1)
+        var model = new ExampleAffineMapEstimator("Proj", "Features", 4, seed: 1)
             .Append(ml.Transforms.CustomMapping<OnnxTestData.Digit, Extra>((i, o) => o.Sum = i.Features.Sum(), contractName: null))
             .Append(ml.Transforms.Concatenate("All", "Proj", "Sum"))
             .Fit(data);
@@ -93,7 +94,7 @@ public class OnnxExportTests
     {
         var ml = new MLContext(1);
         var data = ml.Data.LoadFromEnumerable(OnnxTestData.Digits(20));
-        var model = new AffineMapEstimator("Proj", "Features", 4, seed: 1).Fit(data);
+        var model = new ExampleAffineMapEstimator("Proj", "Features", 4, seed: 1).Fit(data);
         var ex = Assert.Throws<ArgumentException>(() => ml.Model.ExportToOnnx(model, data, new OnnxExportOptions { OutputColumns = ["Nope"] }));
         Assert.Contains("'Nope'", ex.Message);
     }

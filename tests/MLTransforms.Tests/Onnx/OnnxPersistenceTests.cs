@@ -4,13 +4,14 @@ using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.Transforms.Onnx;
 using MLTransforms.Onnx;
+using MLTransforms.OnnxGolden;
 
 namespace MLTransforms.Tests.Onnx;
 
 public class OnnxPersistenceTests
 {
-    private static AffineMap FitAffine(MLContext ml, IDataView data, string output, string input, int k, int seed = 3)
-        => new AffineMapEstimator(output, input, k, seed).Fit(data);
+    private static ExampleAffineMap FitAffine(MLContext ml, IDataView data, string output, string input, int k, int seed = 3)
+        => new ExampleAffineMapEstimator(output, input, k, seed).Fit(data);
 
     [Fact]
     public void ComponentGraphsInBothFormsMatchTheCSharpMap()
@@ -68,8 +69,8 @@ public class OnnxPersistenceTests
     {
         var data = ml.Data.LoadFromEnumerable(OnnxTestData.Digits(rows));
         var pipeline = ml.Transforms.NormalizeMeanVariance("Norm", "Features")
-            .Append(new AffineMapEstimator("Proj", "Norm", 16, seed: 5))
-            .Append(new AffineMapEstimator("Proj", "Proj", 16, seed: 6))
+            .Append(new ExampleAffineMapEstimator("Proj", "Norm", 16, seed: 5))
+            .Append(new ExampleAffineMapEstimator("Proj", "Proj", 16, seed: 6))
             .Append(ml.Transforms.Concatenate("All", "Proj", "Norm"))
             .Append(ml.BinaryClassification.Trainers.SdcaLogisticRegression("Label", "All", maximumNumberOfIterations: 20));
         return (pipeline.Fit(data), data);

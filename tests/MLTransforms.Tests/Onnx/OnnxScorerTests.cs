@@ -1,15 +1,16 @@
 using System.IO.Compression;
 using Microsoft.ML;
 using MLTransforms.Onnx;
+using MLTransforms.OnnxGolden;
 
 namespace MLTransforms.Tests.Onnx;
 
 public class OnnxScorerTests
 {
-    private static AffineMap Affine(int rows = 30, int k = 6)
+    private static ExampleAffineMap Affine(int rows = 30, int k = 6)
     {
         var ml = new MLContext(1);
-        return new AffineMapEstimator("P", "Features", k, seed: 2).Fit(ml.Data.LoadFromEnumerable(OnnxTestData.Digits(rows)));
+        return new ExampleAffineMapEstimator("P", "Features", k, seed: 2).Fit(ml.Data.LoadFromEnumerable(OnnxTestData.Digits(rows)));
     }
 
     [Theory]

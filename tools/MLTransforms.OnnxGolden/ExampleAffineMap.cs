@@ -1,19 +1,25 @@
 using Microsoft.ML;
 using MLTransforms.Onnx;
 
-namespace MLTransforms.Tests.Onnx;
+namespace MLTransforms.OnnxGolden;
 
-/// <summary>A fitted affine map y = (x - mean) W + b: centring learnt from data, W and b drawn from a seed.</summary>
-internal sealed class AffineMap : VectorTransformer
+/// <summary>
+/// The smallest complete component: a fitted affine map y = (x - mean) W + b (mean learnt from data, W and b drawn
+/// from a seed). It exercises the ONNX mechanism itself in the golden graphs and tests, independently of the
+/// library's real components.
+/// </summary>
+public sealed class ExampleAffineMap : VectorTransformer
 {
     private readonly float[] _mean, _weights, _bias;
 
-    public AffineMap(string output, string input, float[] mean, float[] weights, float[] bias)
+    /// <summary>Creates the map from its parameters: W is row-major [mean.Length, bias.Length].</summary>
+    public ExampleAffineMap(string output, string input, float[] mean, float[] weights, float[] bias)
         : base(output, input, mean.Length, bias.Length)
     {
         (_mean, _weights, _bias) = (mean, weights, bias);
     }
 
+    /// <inheritdoc/>
     protected override void Map(ReadOnlySpan<float> input, Span<float> output, Span<float> scratch)
     {
         _bias.CopyTo(output);
@@ -24,7 +30,8 @@ internal sealed class AffineMap : VectorTransformer
         }
     }
 
-    protected internal override string BuildOnnx(OnnxGraphBuilder graph, string input)
+    /// <inheritdoc/>
+    protected override string BuildOnnx(OnnxGraphBuilder graph, string input)
     {
         var centred = graph.AddNode("Sub", [input, graph.AddInitializer("mean", _mean, InputSize)]);
         var y = graph.AddNode("MatMul", [centred, graph.AddInitializer("w", _weights, InputSize, OutputSize)]);
@@ -32,9 +39,11 @@ internal sealed class AffineMap : VectorTransformer
     }
 }
 
-internal sealed class AffineMapEstimator(string output, string? input, int outputSize, int seed) : VectorEstimator<AffineMap>(output, input)
+/// <summary>Fits <see cref="ExampleAffineMap"/>: the column mean, then W, b uniform from a seed (W scaled by 1/sqrt(d)).</summary>
+public sealed class ExampleAffineMapEstimator(string output, string? input, int outputSize, int seed) : VectorEstimator<ExampleAffineMap>(output, input)
 {
-    public override AffineMap Fit(IDataView input)
+    /// <inheritdoc/>
+    public override ExampleAffineMap Fit(IDataView input)
     {
         CheckInput(input);
         var (x, n, d) = VectorColumn.Read(input, InputColumnName, 100_000);
@@ -44,6 +53,6 @@ internal sealed class AffineMapEstimator(string output, string? input, int outpu
         var rng = new Random(seed);
         var w = Enumerable.Range(0, d * outputSize).Select(_ => (float)(rng.NextDouble() * 2 - 1) / MathF.Sqrt(d)).ToArray();
         var b = Enumerable.Range(0, outputSize).Select(_ => (float)rng.NextDouble()).ToArray();
-        return new AffineMap(OutputColumnName, InputColumnName, mean, w, b);
+        return new ExampleAffineMap(OutputColumnName, InputColumnName, mean, w, b);
     }
 }
