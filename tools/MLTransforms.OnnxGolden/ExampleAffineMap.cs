@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using Microsoft.ML;
 using MLTransforms.Onnx;
 
@@ -24,10 +25,7 @@ public sealed class ExampleAffineMap : VectorTransformer
     {
         _bias.CopyTo(output);
         for (int i = 0; i < InputSize; i++)
-        {
-            float xi = input[i] - _mean[i];
-            for (int j = 0; j < OutputSize; j++) output[j] += xi * _weights[i * OutputSize + j];
-        }
+            TensorPrimitives.MultiplyAdd(_weights.AsSpan(i * OutputSize, OutputSize), input[i] - _mean[i], output, output);
     }
 
     /// <inheritdoc/>

@@ -78,6 +78,25 @@ public abstract class VectorTransformer : ITransformer
         return output;
     }
 
+    /// <summary>Applies the transformer to a batch of row-major vectors (no allocation per row), outside any pipeline.</summary>
+    /// <param name="inputRows">Whole rows of <see cref="InputSize"/> finite values each.</param>
+    /// <param name="outputRows">Receives the same number of rows of <see cref="OutputSize"/> values.</param>
+    public void Transform(ReadOnlySpan<float> inputRows, Span<float> outputRows)
+    {
+        if (inputRows.Length % InputSize != 0)
+            throw new ArgumentException($"Input for column '{InputColumnName}' has {inputRows.Length} values, not a whole number of rows of {InputSize}.", nameof(inputRows));
+        int rows = inputRows.Length / InputSize;
+        if (outputRows.Length != rows * OutputSize)
+            throw new ArgumentException($"Output for column '{OutputColumnName}' has room for {outputRows.Length} values; {rows} rows need {rows * OutputSize}.", nameof(outputRows));
+        Span<float> scratch = ScratchSize == 0 ? Span<float>.Empty : new float[ScratchSize];
+        for (int r = 0; r < rows; r++)
+        {
+            var row = inputRows.Slice(r * InputSize, InputSize);
+            SchemaChecks.CheckFinite(row, InputColumnName, r);
+            Map(row, outputRows.Slice(r * OutputSize, OutputSize), scratch);
+        }
+    }
+
     /// <inheritdoc/>
     public bool IsRowToRowMapper => true;
 
