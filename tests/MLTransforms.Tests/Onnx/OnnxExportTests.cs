@@ -71,6 +71,23 @@ public class OnnxExportTests
         var x = features.SelectMany(f => f).ToArray();
         Assert.True(OnnxTestData.MaxAbsDiff(OnnxTestData.Column(expected, "Score"), RunOrt(onnx, "Features", x, 1000, "Score.output")) <= 1e-4f);
         Assert.True(OnnxTestData.MaxAbsDiff(OnnxTestData.Column(expected, "Proj"), RunOrt(onnx, "Features", x, 1000, "Proj.output")) <= 1e-4f);
+
+        // The full export holds ML.NET's opset-12 Unsqueeze (for PredictedLabel), upgraded so opset 21 loads and agrees.
+        var full = ml.Model.ExportToOnnx(model, data);
+        Assert.Contains(full.Graph.Node, n => n.OpType == "Unsqueeze" && n.Input.Count == 2);
+        using var session = new InferenceSession(Google.Protobuf.MessageExtensions.ToByteArray(full));
+        using var fx = OrtValue.CreateTensorValueFromMemory(x, [1000, 64]);
+        using var fl = OrtValue.CreateTensorValueFromMemory(labels.Select(l => (float)l).ToArray(), [1000, 1]);
+        using var results = session.Run(new RunOptions(), ["Features", "Label"], [fx, fl], ["PredictedLabel.output"]);
+        var predicted = results[0].GetTensorDataAsSpan<uint>().ToArray();
+        var mlnet = new List<uint>();
+        using (var cursor = expected.GetRowCursor([expected.Schema["PredictedLabel"]]))
+        {
+            var getter = cursor.GetGetter<uint>(expected.Schema["PredictedLabel"]);
+            uint key = 0;
+            while (cursor.MoveNext()) { getter(ref key); mlnet.Add(key); }
+        }
+        Assert.Equal(mlnet, predicted);
     }
 
     public sealed class Extra { public float Sum { get; set; } }
