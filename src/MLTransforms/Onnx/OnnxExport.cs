@@ -48,6 +48,17 @@ public static class OnnxExport
         return new Stitcher(catalog).Run(model, inputData, options ?? new OnnxExportOptions());
     }
 
+    /// <summary>Exports a fitted pipeline given only its input schema (e.g. the one <c>mlContext.Model.Load</c> returns).</summary>
+    /// <param name="catalog"><c>mlContext.Model</c>.</param>
+    /// <param name="model">The fitted pipeline.</param>
+    /// <param name="inputSchema">The pipeline's input schema.</param>
+    /// <param name="options">Output selection; see <see cref="OnnxExportOptions"/>.</param>
+    public static ModelProto ExportToOnnx(this ModelOperationsCatalog catalog, ITransformer model, DataViewSchema inputSchema, OnnxExportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        return catalog.ExportToOnnx(model, new Onnx.EmptyDataView(inputSchema), options);
+    }
+
     /// <summary>Exports a fitted pipeline to one ONNX model and writes it to <paramref name="stream"/>.</summary>
     /// <inheritdoc cref="ExportToOnnx(ModelOperationsCatalog, ITransformer, IDataView, OnnxExportOptions?)"/>
     public static void ExportToOnnx(this ModelOperationsCatalog catalog, ITransformer model, IDataView inputData, Stream stream, OnnxExportOptions? options = null)

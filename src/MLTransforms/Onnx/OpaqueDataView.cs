@@ -56,3 +56,24 @@ internal sealed class OpaqueDataView : IDataView
         }
     }
 }
+
+/// <summary>A data view with a given schema and no rows: enough for exports that only need the schema.</summary>
+internal sealed class EmptyDataView(DataViewSchema schema) : IDataView
+{
+    public DataViewSchema Schema { get; } = schema;
+    public bool CanShuffle => true;
+    public long? GetRowCount() => 0;
+    public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null) => new Cursor(Schema);
+    public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) => [new Cursor(Schema)];
+
+    private sealed class Cursor(DataViewSchema schema) : DataViewRowCursor
+    {
+        public override DataViewSchema Schema => schema;
+        public override long Position => -1;
+        public override long Batch => 0;
+        public override bool MoveNext() => false;
+        public override ValueGetter<DataViewRowId> GetIdGetter() => (ref DataViewRowId id) => throw new InvalidOperationException("An empty data view has no rows.");
+        public override bool IsColumnActive(DataViewSchema.Column column) => true;
+        public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column) => (ref TValue value) => throw new InvalidOperationException("An empty data view has no rows.");
+    }
+}

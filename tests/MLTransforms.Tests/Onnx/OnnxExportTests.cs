@@ -107,6 +107,23 @@ public class OnnxExportTests
     }
 
     [Fact]
+    public void SchemaOnlyExportEqualsDataExportAndALoadedChainIsRefusedByName()
+    {
+        var ml = new MLContext(1);
+        var (model, data) = OnnxPersistenceTests.FitMixedPipeline(ml, 200);
+        var options = new OnnxExportOptions { OutputColumns = ["Score"] };
+        Assert.Equal(ml.Model.ExportToOnnx(model, data, options), ml.Model.ExportToOnnx(model, data.Schema, options));
+
+        // A chain loaded from a zip holds ML.NET OnnxTransformers, which ML.NET's converter cannot export.
+        using var stream = new MemoryStream();
+        ml.Model.Save(model, data.Schema, stream);
+        stream.Position = 0;
+        var loaded = ml.Model.Load(stream, out var schema);
+        var ex = Assert.Throws<NotSupportedException>(() => ml.Model.ExportToOnnx(loaded, schema, options));
+        Assert.True(ex.Message.Contains("(OnnxTransformer)") && ex.Message.Contains("'Proj'"), ex.Message);
+    }
+
+    [Fact]
     public void UnknownOutputColumnIsNamed()
     {
         var ml = new MLContext(1);
