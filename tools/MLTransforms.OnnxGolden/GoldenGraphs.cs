@@ -39,18 +39,24 @@ public static class GoldenGraphs
     /// </summary>
     public static VectorTransformer Fit(IEstimator<ITransformer> estimator, int inputSize, int targetSize = 0)
     {
-        var ml = new MLContext(1);
-        var rows = Enumerable.Range(0, Rows).Select(r => new Row
+        var fitted = estimator.Fit(Data(new MLContext(1), inputSize, Math.Max(targetSize, 1), Rows, stream: 0));
+        return fitted as VectorTransformer
+            ?? throw new InvalidOperationException($"Golden graphs are for VectorTransformer components; {estimator.GetType().Name} fitted a {fitted.GetType().Name}.");
+    }
+
+    /// <summary>Seeded Gaussian rows: column <c>X</c> (<paramref name="inputSize"/> values) and column <c>Target</c>
+    /// (<paramref name="targetSize"/> values); <paramref name="stream"/> selects independent draws.</summary>
+    public static IDataView Data(MLContext ml, int inputSize, int targetSize, int rows, int stream)
+    {
+        var data = Enumerable.Range(0, rows).Select(r => new Row
         {
-            X = Synthetic(inputSize, r, 0),
-            Target = Synthetic(Math.Max(targetSize, 1), r, 1),
+            X = Synthetic(inputSize, r, 2 * stream),
+            Target = Synthetic(targetSize, r, 2 * stream + 1),
         }).ToArray();
         var schema = SchemaDefinition.Create(typeof(Row));
         schema[nameof(Row.X)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, inputSize);
-        schema[nameof(Row.Target)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, Math.Max(targetSize, 1));
-        var fitted = estimator.Fit(ml.Data.LoadFromEnumerable(rows, schema));
-        return fitted as VectorTransformer
-            ?? throw new InvalidOperationException($"Golden graphs are for VectorTransformer components; {estimator.GetType().Name} fitted a {fitted.GetType().Name}.");
+        schema[nameof(Row.Target)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, targetSize);
+        return ml.Data.LoadFromEnumerable(data, schema);
     }
 
     /// <summary>Deterministic standard-normal values (Box-Muller over a seeded <see cref="Random"/>): row <paramref name="row"/> of stream <paramref name="stream"/>.</summary>

@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using Microsoft.ML;
 using MLTransforms.Onnx;
 using MLTransforms.OnnxGolden;
 using Onnx;
@@ -41,6 +42,36 @@ public class GoldenGraphTests
                 Assert.True(MathF.Abs(expected[j] - y[r * component.OutputSize + j]) <= 1e-4f * MathF.Max(1, MathF.Abs(expected[j])),
                     $"{name}: row {r}, output {j}: C# {expected[j]}, ONNX Runtime {y[r * component.OutputSize + j]}");
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void EveryComponentSavesLoadsAndExportsThroughTheOneMechanism(string name)
+    {
+        var component = GoldenGraphs.All.Single(g => g.Name == name).Create();
+        var ml = new MLContext(1);
+        var data = GoldenGraphs.Data(ml, component.InputSize, 1, rows: 50, stream: 7);
+        var expected = OnnxTestData.Column(component.Transform(data), "Y");
+
+        // Save / Load: the reloaded stand-in gives Vector<Single, k> and the same values.
+        using var stream = new MemoryStream();
+        ml.Model.Save(component, data.Schema, stream);
+        stream.Position = 0;
+        var reloaded = new MLContext(2).Model.Load(stream, out _).Transform(data);
+        Assert.Equal(new Microsoft.ML.Data.VectorDataViewType(Microsoft.ML.Data.NumberDataViewType.Single, component.OutputSize), reloaded.Schema["Y"].Type);
+        float reloadDiff = OnnxTestData.MaxAbsDiff(expected, OnnxTestData.Column(reloaded, "Y"));
+        Assert.True(reloadDiff <= 1e-5f, $"{name}: reloaded max abs diff {reloadDiff}");
+
+        // Whole-pipeline export of the component alone: raw input X, output Y.output.
+        var onnx = ml.Model.ExportToOnnx(component, data, new OnnxExportOptions { OutputColumns = ["Y"] });
+        Assert.Equal(["X"], onnx.Graph.Input.Select(i => i.Name));
+        using var scorer = new OnnxScorer(onnx.ToByteArray());
+        var x = OnnxTestData.Column(data, "X").SelectMany(r => r).ToArray();
+        var y = new float[50 * component.OutputSize];
+        scorer.Score(x, y);
+        var actual = Enumerable.Range(0, 50).Select(r => y.AsSpan(r * component.OutputSize, component.OutputSize).ToArray()).ToArray();
+        float exportDiff = OnnxTestData.MaxAbsDiff(expected, actual);
+        Assert.True(exportDiff <= 1e-4f, $"{name}: exported max abs diff {exportDiff}");
     }
 
     [Fact]
