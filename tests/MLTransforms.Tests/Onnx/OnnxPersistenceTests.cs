@@ -98,6 +98,8 @@ public class OnnxPersistenceTests
             Assert.Contains("column Proj Vector<Single, 16>", stdout);
             Assert.Contains("step Microsoft.ML.Transforms.Onnx.OnnxTransformer", stdout);
             Assert.DoesNotContain("MLTransforms", stdout);
+            Assert.False(File.Exists(Path.Combine(Path.GetDirectoryName(OnnxTestData.LoadCheckDll)!, "MLTransforms.dll")),
+                "LoadCheck must not ship MLTransforms.dll: the point is loading without it.");
 
             var expected = model.Transform(data);
             var proj = OnnxTestData.Column(expected, "Proj");

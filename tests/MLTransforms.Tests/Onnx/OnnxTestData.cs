@@ -61,10 +61,14 @@ internal static class OnnxTestData
         return dir;
     }
 
+    /// <summary>Path of the LoadCheck program, built next to the tests (see the test project file).</summary>
+    public static string LoadCheckDll =>
+        typeof(OnnxTestData).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "LoadCheckDll").Value!;
+
     /// <summary>Runs the LoadCheck program (no reference to MLTransforms) in its own process.</summary>
     public static (int ExitCode, string Stdout, string Stderr) RunLoadCheck(params string[] args)
     {
-        var dll = typeof(OnnxTestData).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "LoadCheckDll").Value!;
+        var dll = LoadCheckDll;
         Assert.True(File.Exists(dll), $"LoadCheck not built at {dll}; build the solution first.");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(dll);
