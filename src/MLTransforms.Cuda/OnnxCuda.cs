@@ -26,9 +26,10 @@ public static class OnnxCuda
         }
         catch (Exception e) when (e is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException)
         {
-            reason = $"CUDA execution provider is not available for device {deviceId}: {e.Message.Trim()} " +
-                "It needs an NVIDIA GPU and driver, the CUDA and cuDNN libraries ONNX Runtime GPU 1.31 was built for on the " +
-                "library path (the message names the one missing), and the Microsoft.ML.OnnxRuntime.Gpu native library instead of the CPU one.";
+            reason = $"CUDA execution provider is not available for device {deviceId}: {e.Message.Trim().TrimEnd('.')}. " +
+                "It needs an NVIDIA GPU and driver, the CUDA 13 and cuDNN libraries ONNX Runtime GPU 1.31 was built for on the " +
+                "library path (ONNX Runtime's error log names the missing one, e.g. libcublasLt.so.13), and the " +
+                "Microsoft.ML.OnnxRuntime.Gpu native library instead of the CPU one.";
             return false;
         }
     }
