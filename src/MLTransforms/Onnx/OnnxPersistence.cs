@@ -106,7 +106,16 @@ public static class OnnxPersistence
     /// <summary>The body of <see cref="VectorTransformer"/>'s <see cref="ICanSaveModel.Save"/>.</summary>
     internal static void Save(VectorTransformer transformer, ModelSaveContext ctx)
     {
-        var standIn = ToOnnxTransformer(transformer);
+        ITransformer standIn;
+        try
+        {
+            standIn = ToOnnxTransformer(transformer);
+        }
+        catch (NotSupportedException e)
+        {
+            throw new NotSupportedException($"{transformer.GetType().Name} ('{transformer.InputColumnName}' -> '{transformer.OutputColumnName}') " +
+                $"cannot be saved into an ML.NET model: it is saved as its ONNX graph, and it has none. {e.Message}", e);
+        }
         try
         {
             ((ICanSaveModel)standIn).Save(ctx);

@@ -164,6 +164,22 @@ public class OnnxPersistenceTests
     private static string[] Visible(DataViewSchema schema)
         => schema.Where(c => !c.IsHidden).Select(c => $"{c.Name}:{c.Type}").Order().ToArray();
 
+    private sealed class NoGraph(int size) : VectorTransformer("Out", "Features", size, size)
+    {
+        protected override void Map(ReadOnlySpan<float> input, Span<float> output, Span<float> scratch) => input.CopyTo(output);
+        protected internal override string BuildOnnx(OnnxGraphBuilder graph, string input) => throw new NotSupportedException("No ONNX form.");
+    }
+
+    [Fact]
+    public void ComponentWithoutAGraphFailsToSaveWithItsName()
+    {
+        var ml = new MLContext(1);
+        var data = ml.Data.LoadFromEnumerable(OnnxTestData.Digits(5));
+        var ex = Assert.Throws<NotSupportedException>(() => ml.Model.Save(new NoGraph(64), data.Schema, new MemoryStream()));
+        Assert.Contains("NoGraph ('Features' -> 'Out')", ex.Message);
+        Assert.Contains("No ONNX form.", ex.Message);
+    }
+
     public sealed class Prediction
     {
         public float Score { get; set; }
