@@ -37,6 +37,26 @@ public class OnnxScorerTests
     }
 
     [Fact]
+    public void OneScorerServesManyThreadsAtOnce()
+    {
+        var t = Affine();
+        using var scorer = new OnnxScorer(t.ToOnnxBytes(), new OnnxScorerOptions { IntraOpThreads = 1 });
+        var rows = OnnxTestData.Digits(64);
+        var x = rows.SelectMany(r => r.Features).ToArray();
+        var expected = new float[64 * 6];
+        t.Transform(x, expected);
+        Parallel.For(0, 8, i =>
+        {
+            var y = new float[64 * 6];
+            for (int rep = 0; rep < 20; rep++)
+            {
+                scorer.Score(x, y);
+                for (int j = 0; j < y.Length; j++) Assert.Equal(expected[j], y[j], 1e-4f);
+            }
+        });
+    }
+
+    [Fact]
     public void WrongWidthNameTypeAndMissingInputsAreNamed()
     {
         var t = Affine();
