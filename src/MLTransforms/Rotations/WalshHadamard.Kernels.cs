@@ -15,10 +15,15 @@ public static partial class WalshHadamard
     private const int L1BlockLog2Floats = 12;
     private const int L2BlockLog2Floats = 17;
 
+    // Passes whose stride is at least this many floats (4 KB) use radix 8 at most: 16 streams 4 KB apart all map to
+    // one set of the 8-way L1 and evict each other between the loads and the stores.
+    private const int LargeStrideFloats = 1024;
+
     // Radix of a pass: 16 vectors in flight need 32 vector registers (AVX-512 or Arm64), else 8.
     private static readonly int MaxLog2Radix = Avx512F.IsSupported || AdvSimd.Arm64.IsSupported ? 4 : 3;
 
     /// <summary>x &lt;- scale * H (signs (.) x) for one row of length Count * 2^log2Vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunVector<TOps, TV>(ref float x, ref float s, int log2Vectors, bool hasSigns, float scale)
         where TOps : ISimd<TV> where TV : struct
     {
@@ -29,6 +34,7 @@ public static partial class WalshHadamard
     }
 
     // Transforms each cache-sized sub-block fully, then runs the stages across sub-blocks.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Recurse<TOps, TV, TSigns>(ref float x, ref float s, int k, float scale, bool scaled)
         where TOps : ISimd<TV> where TV : struct where TSigns : IFlag
     {
@@ -49,17 +55,20 @@ public static partial class WalshHadamard
 
     // Cross-vector stages [from, to) of a block of 2^k vectors, in passes of up to MaxLog2Radix stages each; the
     // pass that starts at stage 0 also does the in-register stages and the sign flip, the last one the scaling.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Stages<TOps, TV, TSigns>(ref float x, ref float s, int k, int from, int to, float scale, bool scaled)
         where TOps : ISimd<TV> where TV : struct where TSigns : IFlag
     {
         nint n = (nint)TOps.Count << k;
         TV scaleVector = TOps.Broadcast(scale);
-        int passes = Math.Max(1, (to - from + MaxLog2Radix - 1) / MaxLog2Radix);
-        for (int p = 0, stage = from; p < passes; p++)
+        int stage = from;
+        do
         {
-            int radix = (to - stage + passes - p - 1) / (passes - p);
             nint h = (nint)TOps.Count << stage;
-            bool last = p == passes - 1 && scaled;
+            int cap = h >= LargeStrideFloats ? Math.Min(3, MaxLog2Radix) : MaxLog2Radix;
+            int passes = Math.Max(1, (to - stage + cap - 1) / cap);
+            int radix = (to - stage + passes - 1) / passes;
+            bool last = stage + radix == to && scaled;
             if (stage == 0)
             {
                 if (last) Pass<TOps, TV, Yes, TSigns, Yes>(ref x, ref s, n, h, radix, scaleVector);
@@ -72,8 +81,10 @@ public static partial class WalshHadamard
             }
             stage += radix;
         }
+        while (stage < to);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Pass<TOps, TV, TFirst, TSigns, TLast>(ref float x, ref float s, nint n, nint h, int log2Radix, TV scale)
         where TOps : ISimd<TV> where TV : struct where TFirst : IFlag where TSigns : IFlag where TLast : IFlag
     {
@@ -107,6 +118,7 @@ public static partial class WalshHadamard
         => TOps.Store(TLast.Value ? TOps.Multiply(v, scale) : v, ref x, i);
 
     // Passes of radix 1..16: 2^L vectors at stride h loaded into registers, L butterfly stages, stored back.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Pass1<TOps, TV, TFirst, TSigns, TLast>(ref float x, ref float s, nint n, nint h, TV scale)
         where TOps : ISimd<TV> where TV : struct where TFirst : IFlag where TSigns : IFlag where TLast : IFlag
     {
@@ -118,6 +130,7 @@ public static partial class WalshHadamard
             }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Pass2<TOps, TV, TFirst, TSigns, TLast>(ref float x, ref float s, nint n, nint h, TV scale)
         where TOps : ISimd<TV> where TV : struct where TFirst : IFlag where TSigns : IFlag where TLast : IFlag
     {
@@ -132,6 +145,7 @@ public static partial class WalshHadamard
             }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Pass4<TOps, TV, TFirst, TSigns, TLast>(ref float x, ref float s, nint n, nint h, TV scale)
         where TOps : ISimd<TV> where TV : struct where TFirst : IFlag where TSigns : IFlag where TLast : IFlag
     {
@@ -153,6 +167,7 @@ public static partial class WalshHadamard
             }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Pass8<TOps, TV, TFirst, TSigns, TLast>(ref float x, ref float s, nint n, nint h, TV scale)
         where TOps : ISimd<TV> where TV : struct where TFirst : IFlag where TSigns : IFlag where TLast : IFlag
     {
@@ -190,6 +205,7 @@ public static partial class WalshHadamard
             }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Pass16<TOps, TV, TFirst, TSigns, TLast>(ref float x, ref float s, nint n, nint h, TV scale)
         where TOps : ISimd<TV> where TV : struct where TFirst : IFlag where TSigns : IFlag where TLast : IFlag
     {

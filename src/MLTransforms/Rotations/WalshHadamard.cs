@@ -109,6 +109,7 @@ public static partial class WalshHadamard
     /// each x &lt;- scale * H (signs (.) x). A forced vector path handles rows shorter than its width with the next
     /// narrower path, as Auto does.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Run(Span<float> data, int rowLength, ReadOnlySpan<float> signs, bool hasSigns, float scale, SimdPath path)
     {
         if (path == SimdPath.Auto)
@@ -135,24 +136,30 @@ public static partial class WalshHadamard
     }
 
     /// <summary>The plain loop: sign flip fused into the first stage, scaling into the last.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunScalar(ref float x, ref float s, int n, bool hasSigns, float scale)
     {
         if (hasSigns)
             for (int i = 0; i < n; i++)
                 Unsafe.Add(ref x, i) *= Unsafe.Add(ref s, i);
-        for (int h = 1; h < n; h <<= 1)
-        {
-            bool last = h == n >> 1 && scale != 1f;
+        int lastH = scale != 1f ? n >> 1 : n;
+        for (int h = 1; h < lastH; h <<= 1)
             for (int i = 0; i < n; i += h << 1)
                 for (int j = i; j < i + h; j++)
                 {
                     float a = Unsafe.Add(ref x, j), b = Unsafe.Add(ref x, j + h);
-                    Unsafe.Add(ref x, j) = last ? (a + b) * scale : a + b;
-                    Unsafe.Add(ref x, j + h) = last ? (a - b) * scale : a - b;
+                    Unsafe.Add(ref x, j) = a + b;
+                    Unsafe.Add(ref x, j + h) = a - b;
                 }
-        }
-        if (n == 1 && scale != 1f)
+        if (lastH == 0)
             x *= scale;
+        else if (lastH < n)
+            for (int j = 0; j < lastH; j++)
+            {
+                float a = Unsafe.Add(ref x, j), b = Unsafe.Add(ref x, j + lastH);
+                Unsafe.Add(ref x, j) = (a + b) * scale;
+                Unsafe.Add(ref x, j + lastH) = (a - b) * scale;
+            }
     }
 
     private static float ScaleOf(int length, bool normalize) => normalize ? 1f / MathF.Sqrt(length) : 1f;
