@@ -27,10 +27,18 @@ public static partial class WalshHadamard
     private static void RunVector<TOps, TV>(ref float x, ref float s, int log2Vectors, bool hasSigns, float scale)
         where TOps : ISimd<TV> where TV : struct
     {
+        // Rows that fit in L1 (the common case) skip the recursion.
+        bool small = log2Vectors <= L1BlockLog2Floats - BitOperations.Log2((uint)TOps.Count);
         if (hasSigns)
-            Recurse<TOps, TV, Yes>(ref x, ref s, log2Vectors, scale, scale != 1f);
+        {
+            if (small) Stages<TOps, TV, Yes>(ref x, ref s, log2Vectors, 0, log2Vectors, scale, scale != 1f);
+            else Recurse<TOps, TV, Yes>(ref x, ref s, log2Vectors, scale, scale != 1f);
+        }
         else
-            Recurse<TOps, TV, No>(ref x, ref s, log2Vectors, scale, scale != 1f);
+        {
+            if (small) Stages<TOps, TV, No>(ref x, ref s, log2Vectors, 0, log2Vectors, scale, scale != 1f);
+            else Recurse<TOps, TV, No>(ref x, ref s, log2Vectors, scale, scale != 1f);
+        }
     }
 
     // Transforms each cache-sized sub-block fully, then runs the stages across sub-blocks.
@@ -84,7 +92,7 @@ public static partial class WalshHadamard
         while (stage < to);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Pass<TOps, TV, TFirst, TSigns, TLast>(ref float x, ref float s, nint n, nint h, int log2Radix, TV scale)
         where TOps : ISimd<TV> where TV : struct where TFirst : IFlag where TSigns : IFlag where TLast : IFlag
     {
