@@ -6,104 +6,168 @@ using System.Runtime.Intrinsics.X86;
 
 namespace MLTransforms.Rotations;
 
-// Vector kernels of the FWHT, written once over the vector type: every width runs the same butterflies in the same
-// order as the scalar loop, so all paths agree to the last bit (signs and scale enter as separate multiplies).
+// Vector kernels of the FWHT, written once over the vector type. Every path computes the same sums; the order of the
+// stages differs between widths and from the scalar loop, so results agree to float rounding, not to the last bit.
 public static partial class WalshHadamard
 {
-    // Blocks that are transformed completely before the stages that span them (FFHT's recursion): an L1-sized
-    // block (16 KB, the transform is in place) inside an L2-sized one (512 KB).
-    private const int L1BlockLog2Floats = 12;
+    // Rows up to 512 KB (L2) are transformed in one go; longer ones block by block first (FFHT's recursion), then
+    // the stages across blocks.
     private const int L2BlockLog2Floats = 17;
 
-    // Passes whose stride is at least this many floats (4 KB) use radix 8 at most: 16 streams 4 KB apart all map to
-    // one set of the 8-way L1 and evict each other between the loads and the stores.
-    private const int LargeStrideFloats = 1024;
+    // Bits of the vector index whose stride is 4 KB or more: 2^b such streams map to one set of the 8-way L1 and
+    // evict each other between the loads and the stores of a pass (16 streams ran twice as slow), so a pass takes at
+    // most 2 of them inside an L2 block and 3 across blocks (measured best).
+    private const int LargeStrideLog2Floats = 10;
 
     // Radix of a pass: 16 vectors in flight need 32 vector registers (AVX-512 or Arm64), else 8.
     private static readonly int MaxLog2Radix = Avx512F.IsSupported || AdvSimd.Arm64.IsSupported ? 4 : 3;
 
-    /// <summary>x &lt;- scale * H (signs (.) x) for one row of length Count * 2^log2Vectors.</summary>
+    /// <summary>x &lt;- scale * H (signs (.) x) for one row of Count * 2^log2Vectors values.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunVector<TOps, TV>(ref float x, ref float s, int log2Vectors, bool hasSigns, float scale)
         where TOps : ISimd<TV> where TV : struct
     {
-        // Rows that fit in L1 (the common case) skip the recursion.
-        bool small = log2Vectors <= L1BlockLog2Floats - BitOperations.Log2((uint)TOps.Count);
         if (hasSigns)
-        {
-            if (small) Stages<TOps, TV, Yes>(ref x, ref s, log2Vectors, 0, log2Vectors, scale, scale != 1f);
-            else Recurse<TOps, TV, Yes>(ref x, ref s, log2Vectors, scale, scale != 1f);
-        }
+            RunVector<TOps, TV, Yes>(ref x, ref s, log2Vectors, scale);
         else
-        {
-            if (small) Stages<TOps, TV, No>(ref x, ref s, log2Vectors, 0, log2Vectors, scale, scale != 1f);
-            else Recurse<TOps, TV, No>(ref x, ref s, log2Vectors, scale, scale != 1f);
-        }
+            RunVector<TOps, TV, No>(ref x, ref s, log2Vectors, scale);
     }
 
-    // Transforms each cache-sized sub-block fully, then runs the stages across sub-blocks.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Recurse<TOps, TV, TSigns>(ref float x, ref float s, int k, float scale, bool scaled)
+    private static void RunVector<TOps, TV, TSigns>(ref float x, ref float s, int k, float scale)
         where TOps : ISimd<TV> where TV : struct where TSigns : IFlag
     {
-        int log2Count = BitOperations.Log2((uint)TOps.Count);
-        int l1 = L1BlockLog2Floats - log2Count, l2 = L2BlockLog2Floats - log2Count;
-        if (k <= l1)
+        bool scaled = scale != 1f;
+        TV scaleVector = TOps.Broadcast(scale);
+        int l2 = L2BlockLog2Floats - BitOperations.Log2((uint)TOps.Count);
+        if (k <= l2)
         {
-            Stages<TOps, TV, TSigns>(ref x, ref s, k, 0, k, scale, scaled);
+            Passes<TOps, TV, TSigns>(ref x, ref s, k, PassPlan<TOps, TV>.Block[k], scaleVector, scaled);
             return;
         }
-        int sub = k <= l2 ? l1 : l2;
-        nint subFloats = (nint)TOps.Count << sub;
-        for (nint b = 0; b < (nint)1 << (k - sub); b++)
-            Recurse<TOps, TV, TSigns>(ref Unsafe.Add(ref x, b * subFloats), ref TSigns.Value ? ref Unsafe.Add(ref s, b * subFloats) : ref s,
-                sub, 1f, false);
-        Stages<TOps, TV, No>(ref x, ref s, k, sub, k, scale, scaled);
+        nint blockFloats = (nint)TOps.Count << l2;
+        for (nint b = 0; b < (nint)1 << (k - l2); b++)
+            Passes<TOps, TV, TSigns>(ref Unsafe.Add(ref x, b * blockFloats), ref TSigns.Value ? ref Unsafe.Add(ref s, b * blockFloats) : ref s,
+                l2, PassPlan<TOps, TV>.Block[l2], scaleVector, false);
+        Passes<TOps, TV, No>(ref x, ref s, k, PassPlan<TOps, TV>.Across[k], scaleVector, scaled);
     }
 
-    // Cross-vector stages [from, to) of a block of 2^k vectors, in passes of up to MaxLog2Radix stages each; the
-    // pass that starts at stage 0 also does the in-register stages and the sign flip, the last one the scaling.
+    // Runs the passes of a plan over 2^k vectors; a plan that starts at bit 0 does the in-register stages and the
+    // sign flip in its first pass, and the last pass scales.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Stages<TOps, TV, TSigns>(ref float x, ref float s, int k, int from, int to, float scale, bool scaled)
+    private static void Passes<TOps, TV, TSigns>(ref float x, ref float s, int k, PassBits[] plan, TV scale, bool scaled)
         where TOps : ISimd<TV> where TV : struct where TSigns : IFlag
     {
-        nint n = (nint)TOps.Count << k;
-        TV scaleVector = TOps.Broadcast(scale);
-        int stage = from;
-        do
+        for (int p = 0; p < plan.Length; p++)
         {
-            nint h = (nint)TOps.Count << stage;
-            int cap = h >= LargeStrideFloats ? Math.Min(3, MaxLog2Radix) : MaxLog2Radix;
-            int passes = Math.Max(1, (to - stage + cap - 1) / cap);
-            int radix = (to - stage + passes - 1) / passes;
-            bool last = stage + radix == to && scaled;
-            if (stage == 0)
+            PassBits bits = plan[p];
+            nint count = (nint)1 << (k - bits.Radix);
+            bool last = p == plan.Length - 1 && scaled;
+            if (bits.First)
             {
-                if (last) Pass<TOps, TV, Yes, TSigns, Yes>(ref x, ref s, n, h, radix, scaleVector);
-                else Pass<TOps, TV, Yes, TSigns, No>(ref x, ref s, n, h, radix, scaleVector);
+                if (last) Pass<TOps, TV, Yes, TSigns, Yes>(ref x, ref s, count, bits, scale);
+                else Pass<TOps, TV, Yes, TSigns, No>(ref x, ref s, count, bits, scale);
             }
             else
             {
-                if (last) Pass<TOps, TV, No, No, Yes>(ref x, ref s, n, h, radix, scaleVector);
-                else Pass<TOps, TV, No, No, No>(ref x, ref s, n, h, radix, scaleVector);
+                if (last) Pass<TOps, TV, No, No, Yes>(ref x, ref s, count, bits, scale);
+                else Pass<TOps, TV, No, No, No>(ref x, ref s, count, bits, scale);
             }
-            stage += radix;
         }
-        while (stage < to);
+    }
+
+    /// <summary>
+    /// Precomputed passes per length: <see cref="Block"/>[k] does all bits of 2^k vectors (k up to the L2 block),
+    /// <see cref="Across"/>[k] the bits above the L2 block. Stages commute, so a pass may take any set of bits: as few
+    /// passes as the radix allows, each with few bits of stride 4 KB or more.
+    /// </summary>
+    private static class PassPlan<TOps, TV> where TOps : ISimd<TV> where TV : struct
+    {
+        public static readonly PassBits[][] Block = Build(from: _ => 0, maxLargeStrideBits: 2);
+        public static readonly PassBits[][] Across = Build(from: k => Math.Min(k, L2BlockLog2Floats - BitOperations.Log2((uint)TOps.Count)), maxLargeStrideBits: 3);
+
+        private static PassBits[][] Build(Func<int, int> from, int maxLargeStrideBits)
+        {
+            int log2Count = BitOperations.Log2((uint)TOps.Count);
+            var plans = new PassBits[MaxLog2Length + 1][];
+            for (int k = 0; k <= MaxLog2Length; k++)
+            {
+                int lo = from(k);
+                int large = Math.Clamp(LargeStrideLog2Floats - log2Count, lo, k);
+                int lows = large - lo, highs = k - large;
+                int passes = Math.Max(1, Math.Max(CeilDiv(k - lo, MaxLog2Radix), CeilDiv(highs, Math.Min(maxLargeStrideBits, MaxLog2Radix))));
+                var plan = new PassBits[lo == k && lo > 0 ? 0 : passes];
+                for (int p = 0, nextLow = lo, nextHigh = large; p < plan.Length; p++)
+                {
+                    int left = plan.Length - p;
+                    int h = CeilDiv(highs, left);
+                    int l = Math.Min(lows, Math.Max(0, CeilDiv(lows + highs, left) - h));
+                    plan[p] = new PassBits(nextLow, l, nextHigh, h, log2Count, first: p == 0 && lo == 0);
+                    nextLow += l;
+                    nextHigh += h;
+                    lows -= l;
+                    highs -= h;
+                }
+                plans[k] = plan;
+            }
+            return plans;
+        }
+
+        private static int CeilDiv(int a, int b) => (a + b - 1) / b;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Pass<TOps, TV, TFirst, TSigns, TLast>(ref float x, ref float s, nint n, nint h, int log2Radix, TV scale)
+    private static void Pass<TOps, TV, TFirst, TSigns, TLast>(ref float x, ref float s, nint count, PassBits bits, TV scale)
         where TOps : ISimd<TV> where TV : struct where TFirst : IFlag where TSigns : IFlag where TLast : IFlag
     {
-        switch (log2Radix)
+        switch (bits.Radix)
         {
-            case 0: Pass1<TOps, TV, TFirst, TSigns, TLast>(ref x, ref s, n, h, scale); break;
-            case 1: Pass2<TOps, TV, TFirst, TSigns, TLast>(ref x, ref s, n, h, scale); break;
-            case 2: Pass4<TOps, TV, TFirst, TSigns, TLast>(ref x, ref s, n, h, scale); break;
-            case 3: Pass8<TOps, TV, TFirst, TSigns, TLast>(ref x, ref s, n, h, scale); break;
-            default: Pass16<TOps, TV, TFirst, TSigns, TLast>(ref x, ref s, n, h, scale); break;
+            case 0: Pass1<TOps, TV, TFirst, TSigns, TLast>(ref x, ref s, count, bits, scale); break;
+            case 1: Pass2<TOps, TV, TFirst, TSigns, TLast>(ref x, ref s, count, bits, scale); break;
+            case 2: Pass4<TOps, TV, TFirst, TSigns, TLast>(ref x, ref s, count, bits, scale); break;
+            case 3: Pass8<TOps, TV, TFirst, TSigns, TLast>(ref x, ref s, count, bits, scale); break;
+            default: Pass16<TOps, TV, TFirst, TSigns, TLast>(ref x, ref s, count, bits, scale); break;
         }
+    }
+
+    /// <summary>
+    /// The vector-index bits of one pass: <c>lowCount</c> bits from <c>low</c> and <c>highCount</c> from <c>high</c>,
+    /// ascending. Start(m) is the float offset of the m-th group of 2^Radix vectors (m with zeros inserted at those bits).
+    /// </summary>
+    private sealed class PassBits
+    {
+        private readonly nint _m0, _m1, _m2, _m3, _o0, _o1, _o2, _o3;
+        private readonly int _log2Count;
+
+        public int Radix { get; }
+        public bool First { get; }
+
+        public PassBits(int low, int lowCount, int high, int highCount, int log2Count, bool first)
+        {
+            var b = new int[4];
+            int n = 0;
+            for (int i = 0; i < lowCount; i++) b[n++] = low + i;
+            for (int i = 0; i < highCount; i++) b[n++] = high + i;
+            // Unused slots insert nothing: an all-ones mask keeps every bit in place.
+            _m0 = n > 0 ? ((nint)1 << b[0]) - 1 : -1;
+            _m1 = n > 1 ? ((nint)1 << b[1]) - 1 : -1;
+            _m2 = n > 2 ? ((nint)1 << b[2]) - 1 : -1;
+            _m3 = n > 3 ? ((nint)1 << b[3]) - 1 : -1;
+            _o0 = n > 0 ? (nint)1 << (b[0] + log2Count) : 0;
+            _o1 = n > 1 ? (nint)1 << (b[1] + log2Count) : 0;
+            _o2 = n > 2 ? (nint)1 << (b[2] + log2Count) : 0;
+            _o3 = n > 3 ? (nint)1 << (b[3] + log2Count) : 0;
+            _log2Count = log2Count;
+            Radix = n;
+            First = first;
+        }
+
+        public nint Offset(int slot) => slot switch { 0 => _o0, 1 => _o1, 2 => _o2, _ => _o3 };
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public nint Start(nint m) => Insert(Insert(Insert(Insert(m, _m0), _m1), _m2), _m3) << _log2Count;
+
+        private static nint Insert(nint i, nint lowMask) => (i & lowMask) | ((i & ~lowMask) << 1);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -118,215 +182,219 @@ public static partial class WalshHadamard
 
     // Passes of radix 1..16: 2^L vectors at stride h loaded into registers, L butterfly stages, stored back.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Pass1<TOps, TV, TFirst, TSigns, TLast>(ref float x, ref float s, nint n, nint h, TV scale)
+    private static void Pass1<TOps, TV, TFirst, TSigns, TLast>(ref float x, ref float s, nint count, PassBits bits, TV scale)
         where TOps : ISimd<TV> where TV : struct where TFirst : IFlag where TSigns : IFlag where TLast : IFlag
     {
-        for (nint g = 0; g < n; g += 1 * h)
-            for (nint j = g; j < g + h; j += TOps.Count)
+        for (nint m = 0; m < count; m++)
+        {
+            nint j = bits.Start(m);
+            TV v0 = Load<TOps, TV, TSigns>(ref x, ref s, j);
+            if (TFirst.Value)
             {
-                TV v0 = Load<TOps, TV, TSigns>(ref x, ref s, j);
-                if (TFirst.Value)
-                {
-                    v0 = TOps.InRegisterStage0(v0);
-                    v0 = TOps.InRegisterStage1(v0);
-                    v0 = TOps.InRegisterStage2(v0);
-                    v0 = TOps.InRegisterStage3(v0);
-                }
-                Store<TOps, TV, TLast>(v0, ref x, j, scale);
+                v0 = TOps.InRegisterStage0(v0);
+                v0 = TOps.InRegisterStage1(v0);
+                v0 = TOps.InRegisterStage2(v0);
+                v0 = TOps.InRegisterStage3(v0);
             }
+            Store<TOps, TV, TLast>(v0, ref x, j, scale);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Pass2<TOps, TV, TFirst, TSigns, TLast>(ref float x, ref float s, nint n, nint h, TV scale)
+    private static void Pass2<TOps, TV, TFirst, TSigns, TLast>(ref float x, ref float s, nint count, PassBits bits, TV scale)
         where TOps : ISimd<TV> where TV : struct where TFirst : IFlag where TSigns : IFlag where TLast : IFlag
     {
-        for (nint g = 0; g < n; g += 2 * h)
-            for (nint j = g; j < g + h; j += TOps.Count)
+        nint o0 = bits.Offset(0);
+        for (nint m = 0; m < count; m++)
+        {
+            nint j = bits.Start(m);
+            TV v0 = Load<TOps, TV, TSigns>(ref x, ref s, j);
+            TV v1 = Load<TOps, TV, TSigns>(ref x, ref s, j + o0);
+            if (TFirst.Value)
             {
-                TV v0 = Load<TOps, TV, TSigns>(ref x, ref s, j);
-                TV v1 = Load<TOps, TV, TSigns>(ref x, ref s, j + h);
-                if (TFirst.Value)
-                {
-                    v0 = TOps.InRegisterStage0(v0); v1 = TOps.InRegisterStage0(v1);
-                    v0 = TOps.InRegisterStage1(v0); v1 = TOps.InRegisterStage1(v1);
-                    v0 = TOps.InRegisterStage2(v0); v1 = TOps.InRegisterStage2(v1);
-                    v0 = TOps.InRegisterStage3(v0); v1 = TOps.InRegisterStage3(v1);
-                }
-                (v0, v1) = (TOps.Add(v0, v1), TOps.Subtract(v0, v1));
-                Store<TOps, TV, TLast>(v0, ref x, j, scale);
-                Store<TOps, TV, TLast>(v1, ref x, j + h, scale);
+                v0 = TOps.InRegisterStage0(v0); v1 = TOps.InRegisterStage0(v1);
+                v0 = TOps.InRegisterStage1(v0); v1 = TOps.InRegisterStage1(v1);
+                v0 = TOps.InRegisterStage2(v0); v1 = TOps.InRegisterStage2(v1);
+                v0 = TOps.InRegisterStage3(v0); v1 = TOps.InRegisterStage3(v1);
             }
+            (v0, v1) = (TOps.Add(v0, v1), TOps.Subtract(v0, v1));
+            Store<TOps, TV, TLast>(v0, ref x, j, scale);
+            Store<TOps, TV, TLast>(v1, ref x, j + o0, scale);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Pass4<TOps, TV, TFirst, TSigns, TLast>(ref float x, ref float s, nint n, nint h, TV scale)
+    private static void Pass4<TOps, TV, TFirst, TSigns, TLast>(ref float x, ref float s, nint count, PassBits bits, TV scale)
         where TOps : ISimd<TV> where TV : struct where TFirst : IFlag where TSigns : IFlag where TLast : IFlag
     {
-        for (nint g = 0; g < n; g += 4 * h)
-            for (nint j = g; j < g + h; j += TOps.Count)
+        nint o0 = bits.Offset(0), o1 = bits.Offset(1);
+        for (nint m = 0; m < count; m++)
+        {
+            nint j = bits.Start(m);
+            TV v0 = Load<TOps, TV, TSigns>(ref x, ref s, j);
+            TV v1 = Load<TOps, TV, TSigns>(ref x, ref s, j + o0);
+            TV v2 = Load<TOps, TV, TSigns>(ref x, ref s, j + o1);
+            TV v3 = Load<TOps, TV, TSigns>(ref x, ref s, j + o0 + o1);
+            if (TFirst.Value)
             {
-                TV v0 = Load<TOps, TV, TSigns>(ref x, ref s, j);
-                TV v1 = Load<TOps, TV, TSigns>(ref x, ref s, j + h);
-                TV v2 = Load<TOps, TV, TSigns>(ref x, ref s, j + 2 * h);
-                TV v3 = Load<TOps, TV, TSigns>(ref x, ref s, j + 3 * h);
-                if (TFirst.Value)
-                {
-                    v0 = TOps.InRegisterStage0(v0); v1 = TOps.InRegisterStage0(v1); v2 = TOps.InRegisterStage0(v2); v3 = TOps.InRegisterStage0(v3);
-                    v0 = TOps.InRegisterStage1(v0); v1 = TOps.InRegisterStage1(v1); v2 = TOps.InRegisterStage1(v2); v3 = TOps.InRegisterStage1(v3);
-                    v0 = TOps.InRegisterStage2(v0); v1 = TOps.InRegisterStage2(v1); v2 = TOps.InRegisterStage2(v2); v3 = TOps.InRegisterStage2(v3);
-                    v0 = TOps.InRegisterStage3(v0); v1 = TOps.InRegisterStage3(v1); v2 = TOps.InRegisterStage3(v2); v3 = TOps.InRegisterStage3(v3);
-                }
-                (v0, v1) = (TOps.Add(v0, v1), TOps.Subtract(v0, v1));
-                (v2, v3) = (TOps.Add(v2, v3), TOps.Subtract(v2, v3));
-                (v0, v2) = (TOps.Add(v0, v2), TOps.Subtract(v0, v2));
-                (v1, v3) = (TOps.Add(v1, v3), TOps.Subtract(v1, v3));
-                Store<TOps, TV, TLast>(v0, ref x, j, scale);
-                Store<TOps, TV, TLast>(v1, ref x, j + h, scale);
-                Store<TOps, TV, TLast>(v2, ref x, j + 2 * h, scale);
-                Store<TOps, TV, TLast>(v3, ref x, j + 3 * h, scale);
+                v0 = TOps.InRegisterStage0(v0); v1 = TOps.InRegisterStage0(v1); v2 = TOps.InRegisterStage0(v2); v3 = TOps.InRegisterStage0(v3);
+                v0 = TOps.InRegisterStage1(v0); v1 = TOps.InRegisterStage1(v1); v2 = TOps.InRegisterStage1(v2); v3 = TOps.InRegisterStage1(v3);
+                v0 = TOps.InRegisterStage2(v0); v1 = TOps.InRegisterStage2(v1); v2 = TOps.InRegisterStage2(v2); v3 = TOps.InRegisterStage2(v3);
+                v0 = TOps.InRegisterStage3(v0); v1 = TOps.InRegisterStage3(v1); v2 = TOps.InRegisterStage3(v2); v3 = TOps.InRegisterStage3(v3);
             }
+            (v0, v1) = (TOps.Add(v0, v1), TOps.Subtract(v0, v1));
+            (v2, v3) = (TOps.Add(v2, v3), TOps.Subtract(v2, v3));
+            (v0, v2) = (TOps.Add(v0, v2), TOps.Subtract(v0, v2));
+            (v1, v3) = (TOps.Add(v1, v3), TOps.Subtract(v1, v3));
+            Store<TOps, TV, TLast>(v0, ref x, j, scale);
+            Store<TOps, TV, TLast>(v1, ref x, j + o0, scale);
+            Store<TOps, TV, TLast>(v2, ref x, j + o1, scale);
+            Store<TOps, TV, TLast>(v3, ref x, j + o0 + o1, scale);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Pass8<TOps, TV, TFirst, TSigns, TLast>(ref float x, ref float s, nint n, nint h, TV scale)
+    private static void Pass8<TOps, TV, TFirst, TSigns, TLast>(ref float x, ref float s, nint count, PassBits bits, TV scale)
         where TOps : ISimd<TV> where TV : struct where TFirst : IFlag where TSigns : IFlag where TLast : IFlag
     {
-        for (nint g = 0; g < n; g += 8 * h)
-            for (nint j = g; j < g + h; j += TOps.Count)
+        nint o0 = bits.Offset(0), o1 = bits.Offset(1), o2 = bits.Offset(2);
+        for (nint m = 0; m < count; m++)
+        {
+            nint j = bits.Start(m);
+            TV v0 = Load<TOps, TV, TSigns>(ref x, ref s, j);
+            TV v1 = Load<TOps, TV, TSigns>(ref x, ref s, j + o0);
+            TV v2 = Load<TOps, TV, TSigns>(ref x, ref s, j + o1);
+            TV v3 = Load<TOps, TV, TSigns>(ref x, ref s, j + o0 + o1);
+            TV v4 = Load<TOps, TV, TSigns>(ref x, ref s, j + o2);
+            TV v5 = Load<TOps, TV, TSigns>(ref x, ref s, j + o0 + o2);
+            TV v6 = Load<TOps, TV, TSigns>(ref x, ref s, j + o1 + o2);
+            TV v7 = Load<TOps, TV, TSigns>(ref x, ref s, j + o0 + o1 + o2);
+            if (TFirst.Value)
             {
-                TV v0 = Load<TOps, TV, TSigns>(ref x, ref s, j);
-                TV v1 = Load<TOps, TV, TSigns>(ref x, ref s, j + h);
-                TV v2 = Load<TOps, TV, TSigns>(ref x, ref s, j + 2 * h);
-                TV v3 = Load<TOps, TV, TSigns>(ref x, ref s, j + 3 * h);
-                TV v4 = Load<TOps, TV, TSigns>(ref x, ref s, j + 4 * h);
-                TV v5 = Load<TOps, TV, TSigns>(ref x, ref s, j + 5 * h);
-                TV v6 = Load<TOps, TV, TSigns>(ref x, ref s, j + 6 * h);
-                TV v7 = Load<TOps, TV, TSigns>(ref x, ref s, j + 7 * h);
-                if (TFirst.Value)
-                {
-                    v0 = TOps.InRegisterStage0(v0); v1 = TOps.InRegisterStage0(v1); v2 = TOps.InRegisterStage0(v2); v3 = TOps.InRegisterStage0(v3);
-                    v4 = TOps.InRegisterStage0(v4); v5 = TOps.InRegisterStage0(v5); v6 = TOps.InRegisterStage0(v6); v7 = TOps.InRegisterStage0(v7);
-                    v0 = TOps.InRegisterStage1(v0); v1 = TOps.InRegisterStage1(v1); v2 = TOps.InRegisterStage1(v2); v3 = TOps.InRegisterStage1(v3);
-                    v4 = TOps.InRegisterStage1(v4); v5 = TOps.InRegisterStage1(v5); v6 = TOps.InRegisterStage1(v6); v7 = TOps.InRegisterStage1(v7);
-                    v0 = TOps.InRegisterStage2(v0); v1 = TOps.InRegisterStage2(v1); v2 = TOps.InRegisterStage2(v2); v3 = TOps.InRegisterStage2(v3);
-                    v4 = TOps.InRegisterStage2(v4); v5 = TOps.InRegisterStage2(v5); v6 = TOps.InRegisterStage2(v6); v7 = TOps.InRegisterStage2(v7);
-                    v0 = TOps.InRegisterStage3(v0); v1 = TOps.InRegisterStage3(v1); v2 = TOps.InRegisterStage3(v2); v3 = TOps.InRegisterStage3(v3);
-                    v4 = TOps.InRegisterStage3(v4); v5 = TOps.InRegisterStage3(v5); v6 = TOps.InRegisterStage3(v6); v7 = TOps.InRegisterStage3(v7);
-                }
-                (v0, v1) = (TOps.Add(v0, v1), TOps.Subtract(v0, v1));
-                (v2, v3) = (TOps.Add(v2, v3), TOps.Subtract(v2, v3));
-                (v4, v5) = (TOps.Add(v4, v5), TOps.Subtract(v4, v5));
-                (v6, v7) = (TOps.Add(v6, v7), TOps.Subtract(v6, v7));
-                (v0, v2) = (TOps.Add(v0, v2), TOps.Subtract(v0, v2));
-                (v1, v3) = (TOps.Add(v1, v3), TOps.Subtract(v1, v3));
-                (v4, v6) = (TOps.Add(v4, v6), TOps.Subtract(v4, v6));
-                (v5, v7) = (TOps.Add(v5, v7), TOps.Subtract(v5, v7));
-                (v0, v4) = (TOps.Add(v0, v4), TOps.Subtract(v0, v4));
-                (v1, v5) = (TOps.Add(v1, v5), TOps.Subtract(v1, v5));
-                (v2, v6) = (TOps.Add(v2, v6), TOps.Subtract(v2, v6));
-                (v3, v7) = (TOps.Add(v3, v7), TOps.Subtract(v3, v7));
-                Store<TOps, TV, TLast>(v0, ref x, j, scale);
-                Store<TOps, TV, TLast>(v1, ref x, j + h, scale);
-                Store<TOps, TV, TLast>(v2, ref x, j + 2 * h, scale);
-                Store<TOps, TV, TLast>(v3, ref x, j + 3 * h, scale);
-                Store<TOps, TV, TLast>(v4, ref x, j + 4 * h, scale);
-                Store<TOps, TV, TLast>(v5, ref x, j + 5 * h, scale);
-                Store<TOps, TV, TLast>(v6, ref x, j + 6 * h, scale);
-                Store<TOps, TV, TLast>(v7, ref x, j + 7 * h, scale);
+                v0 = TOps.InRegisterStage0(v0); v1 = TOps.InRegisterStage0(v1); v2 = TOps.InRegisterStage0(v2); v3 = TOps.InRegisterStage0(v3);
+                v4 = TOps.InRegisterStage0(v4); v5 = TOps.InRegisterStage0(v5); v6 = TOps.InRegisterStage0(v6); v7 = TOps.InRegisterStage0(v7);
+                v0 = TOps.InRegisterStage1(v0); v1 = TOps.InRegisterStage1(v1); v2 = TOps.InRegisterStage1(v2); v3 = TOps.InRegisterStage1(v3);
+                v4 = TOps.InRegisterStage1(v4); v5 = TOps.InRegisterStage1(v5); v6 = TOps.InRegisterStage1(v6); v7 = TOps.InRegisterStage1(v7);
+                v0 = TOps.InRegisterStage2(v0); v1 = TOps.InRegisterStage2(v1); v2 = TOps.InRegisterStage2(v2); v3 = TOps.InRegisterStage2(v3);
+                v4 = TOps.InRegisterStage2(v4); v5 = TOps.InRegisterStage2(v5); v6 = TOps.InRegisterStage2(v6); v7 = TOps.InRegisterStage2(v7);
+                v0 = TOps.InRegisterStage3(v0); v1 = TOps.InRegisterStage3(v1); v2 = TOps.InRegisterStage3(v2); v3 = TOps.InRegisterStage3(v3);
+                v4 = TOps.InRegisterStage3(v4); v5 = TOps.InRegisterStage3(v5); v6 = TOps.InRegisterStage3(v6); v7 = TOps.InRegisterStage3(v7);
             }
+            (v0, v1) = (TOps.Add(v0, v1), TOps.Subtract(v0, v1));
+            (v2, v3) = (TOps.Add(v2, v3), TOps.Subtract(v2, v3));
+            (v4, v5) = (TOps.Add(v4, v5), TOps.Subtract(v4, v5));
+            (v6, v7) = (TOps.Add(v6, v7), TOps.Subtract(v6, v7));
+            (v0, v2) = (TOps.Add(v0, v2), TOps.Subtract(v0, v2));
+            (v1, v3) = (TOps.Add(v1, v3), TOps.Subtract(v1, v3));
+            (v4, v6) = (TOps.Add(v4, v6), TOps.Subtract(v4, v6));
+            (v5, v7) = (TOps.Add(v5, v7), TOps.Subtract(v5, v7));
+            (v0, v4) = (TOps.Add(v0, v4), TOps.Subtract(v0, v4));
+            (v1, v5) = (TOps.Add(v1, v5), TOps.Subtract(v1, v5));
+            (v2, v6) = (TOps.Add(v2, v6), TOps.Subtract(v2, v6));
+            (v3, v7) = (TOps.Add(v3, v7), TOps.Subtract(v3, v7));
+            Store<TOps, TV, TLast>(v0, ref x, j, scale);
+            Store<TOps, TV, TLast>(v1, ref x, j + o0, scale);
+            Store<TOps, TV, TLast>(v2, ref x, j + o1, scale);
+            Store<TOps, TV, TLast>(v3, ref x, j + o0 + o1, scale);
+            Store<TOps, TV, TLast>(v4, ref x, j + o2, scale);
+            Store<TOps, TV, TLast>(v5, ref x, j + o0 + o2, scale);
+            Store<TOps, TV, TLast>(v6, ref x, j + o1 + o2, scale);
+            Store<TOps, TV, TLast>(v7, ref x, j + o0 + o1 + o2, scale);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Pass16<TOps, TV, TFirst, TSigns, TLast>(ref float x, ref float s, nint n, nint h, TV scale)
+    private static void Pass16<TOps, TV, TFirst, TSigns, TLast>(ref float x, ref float s, nint count, PassBits bits, TV scale)
         where TOps : ISimd<TV> where TV : struct where TFirst : IFlag where TSigns : IFlag where TLast : IFlag
     {
-        for (nint g = 0; g < n; g += 16 * h)
-            for (nint j = g; j < g + h; j += TOps.Count)
+        nint o0 = bits.Offset(0), o1 = bits.Offset(1), o2 = bits.Offset(2), o3 = bits.Offset(3);
+        for (nint m = 0; m < count; m++)
+        {
+            nint j = bits.Start(m);
+            TV v0 = Load<TOps, TV, TSigns>(ref x, ref s, j);
+            TV v1 = Load<TOps, TV, TSigns>(ref x, ref s, j + o0);
+            TV v2 = Load<TOps, TV, TSigns>(ref x, ref s, j + o1);
+            TV v3 = Load<TOps, TV, TSigns>(ref x, ref s, j + o0 + o1);
+            TV v4 = Load<TOps, TV, TSigns>(ref x, ref s, j + o2);
+            TV v5 = Load<TOps, TV, TSigns>(ref x, ref s, j + o0 + o2);
+            TV v6 = Load<TOps, TV, TSigns>(ref x, ref s, j + o1 + o2);
+            TV v7 = Load<TOps, TV, TSigns>(ref x, ref s, j + o0 + o1 + o2);
+            TV v8 = Load<TOps, TV, TSigns>(ref x, ref s, j + o3);
+            TV v9 = Load<TOps, TV, TSigns>(ref x, ref s, j + o0 + o3);
+            TV v10 = Load<TOps, TV, TSigns>(ref x, ref s, j + o1 + o3);
+            TV v11 = Load<TOps, TV, TSigns>(ref x, ref s, j + o0 + o1 + o3);
+            TV v12 = Load<TOps, TV, TSigns>(ref x, ref s, j + o2 + o3);
+            TV v13 = Load<TOps, TV, TSigns>(ref x, ref s, j + o0 + o2 + o3);
+            TV v14 = Load<TOps, TV, TSigns>(ref x, ref s, j + o1 + o2 + o3);
+            TV v15 = Load<TOps, TV, TSigns>(ref x, ref s, j + o0 + o1 + o2 + o3);
+            if (TFirst.Value)
             {
-                TV v0 = Load<TOps, TV, TSigns>(ref x, ref s, j);
-                TV v1 = Load<TOps, TV, TSigns>(ref x, ref s, j + h);
-                TV v2 = Load<TOps, TV, TSigns>(ref x, ref s, j + 2 * h);
-                TV v3 = Load<TOps, TV, TSigns>(ref x, ref s, j + 3 * h);
-                TV v4 = Load<TOps, TV, TSigns>(ref x, ref s, j + 4 * h);
-                TV v5 = Load<TOps, TV, TSigns>(ref x, ref s, j + 5 * h);
-                TV v6 = Load<TOps, TV, TSigns>(ref x, ref s, j + 6 * h);
-                TV v7 = Load<TOps, TV, TSigns>(ref x, ref s, j + 7 * h);
-                TV v8 = Load<TOps, TV, TSigns>(ref x, ref s, j + 8 * h);
-                TV v9 = Load<TOps, TV, TSigns>(ref x, ref s, j + 9 * h);
-                TV v10 = Load<TOps, TV, TSigns>(ref x, ref s, j + 10 * h);
-                TV v11 = Load<TOps, TV, TSigns>(ref x, ref s, j + 11 * h);
-                TV v12 = Load<TOps, TV, TSigns>(ref x, ref s, j + 12 * h);
-                TV v13 = Load<TOps, TV, TSigns>(ref x, ref s, j + 13 * h);
-                TV v14 = Load<TOps, TV, TSigns>(ref x, ref s, j + 14 * h);
-                TV v15 = Load<TOps, TV, TSigns>(ref x, ref s, j + 15 * h);
-                if (TFirst.Value)
-                {
-                    v0 = TOps.InRegisterStage0(v0); v1 = TOps.InRegisterStage0(v1); v2 = TOps.InRegisterStage0(v2); v3 = TOps.InRegisterStage0(v3);
-                    v4 = TOps.InRegisterStage0(v4); v5 = TOps.InRegisterStage0(v5); v6 = TOps.InRegisterStage0(v6); v7 = TOps.InRegisterStage0(v7);
-                    v8 = TOps.InRegisterStage0(v8); v9 = TOps.InRegisterStage0(v9); v10 = TOps.InRegisterStage0(v10); v11 = TOps.InRegisterStage0(v11);
-                    v12 = TOps.InRegisterStage0(v12); v13 = TOps.InRegisterStage0(v13); v14 = TOps.InRegisterStage0(v14); v15 = TOps.InRegisterStage0(v15);
-                    v0 = TOps.InRegisterStage1(v0); v1 = TOps.InRegisterStage1(v1); v2 = TOps.InRegisterStage1(v2); v3 = TOps.InRegisterStage1(v3);
-                    v4 = TOps.InRegisterStage1(v4); v5 = TOps.InRegisterStage1(v5); v6 = TOps.InRegisterStage1(v6); v7 = TOps.InRegisterStage1(v7);
-                    v8 = TOps.InRegisterStage1(v8); v9 = TOps.InRegisterStage1(v9); v10 = TOps.InRegisterStage1(v10); v11 = TOps.InRegisterStage1(v11);
-                    v12 = TOps.InRegisterStage1(v12); v13 = TOps.InRegisterStage1(v13); v14 = TOps.InRegisterStage1(v14); v15 = TOps.InRegisterStage1(v15);
-                    v0 = TOps.InRegisterStage2(v0); v1 = TOps.InRegisterStage2(v1); v2 = TOps.InRegisterStage2(v2); v3 = TOps.InRegisterStage2(v3);
-                    v4 = TOps.InRegisterStage2(v4); v5 = TOps.InRegisterStage2(v5); v6 = TOps.InRegisterStage2(v6); v7 = TOps.InRegisterStage2(v7);
-                    v8 = TOps.InRegisterStage2(v8); v9 = TOps.InRegisterStage2(v9); v10 = TOps.InRegisterStage2(v10); v11 = TOps.InRegisterStage2(v11);
-                    v12 = TOps.InRegisterStage2(v12); v13 = TOps.InRegisterStage2(v13); v14 = TOps.InRegisterStage2(v14); v15 = TOps.InRegisterStage2(v15);
-                    v0 = TOps.InRegisterStage3(v0); v1 = TOps.InRegisterStage3(v1); v2 = TOps.InRegisterStage3(v2); v3 = TOps.InRegisterStage3(v3);
-                    v4 = TOps.InRegisterStage3(v4); v5 = TOps.InRegisterStage3(v5); v6 = TOps.InRegisterStage3(v6); v7 = TOps.InRegisterStage3(v7);
-                    v8 = TOps.InRegisterStage3(v8); v9 = TOps.InRegisterStage3(v9); v10 = TOps.InRegisterStage3(v10); v11 = TOps.InRegisterStage3(v11);
-                    v12 = TOps.InRegisterStage3(v12); v13 = TOps.InRegisterStage3(v13); v14 = TOps.InRegisterStage3(v14); v15 = TOps.InRegisterStage3(v15);
-                }
-                (v0, v1) = (TOps.Add(v0, v1), TOps.Subtract(v0, v1));
-                (v2, v3) = (TOps.Add(v2, v3), TOps.Subtract(v2, v3));
-                (v4, v5) = (TOps.Add(v4, v5), TOps.Subtract(v4, v5));
-                (v6, v7) = (TOps.Add(v6, v7), TOps.Subtract(v6, v7));
-                (v8, v9) = (TOps.Add(v8, v9), TOps.Subtract(v8, v9));
-                (v10, v11) = (TOps.Add(v10, v11), TOps.Subtract(v10, v11));
-                (v12, v13) = (TOps.Add(v12, v13), TOps.Subtract(v12, v13));
-                (v14, v15) = (TOps.Add(v14, v15), TOps.Subtract(v14, v15));
-                (v0, v2) = (TOps.Add(v0, v2), TOps.Subtract(v0, v2));
-                (v1, v3) = (TOps.Add(v1, v3), TOps.Subtract(v1, v3));
-                (v4, v6) = (TOps.Add(v4, v6), TOps.Subtract(v4, v6));
-                (v5, v7) = (TOps.Add(v5, v7), TOps.Subtract(v5, v7));
-                (v8, v10) = (TOps.Add(v8, v10), TOps.Subtract(v8, v10));
-                (v9, v11) = (TOps.Add(v9, v11), TOps.Subtract(v9, v11));
-                (v12, v14) = (TOps.Add(v12, v14), TOps.Subtract(v12, v14));
-                (v13, v15) = (TOps.Add(v13, v15), TOps.Subtract(v13, v15));
-                (v0, v4) = (TOps.Add(v0, v4), TOps.Subtract(v0, v4));
-                (v1, v5) = (TOps.Add(v1, v5), TOps.Subtract(v1, v5));
-                (v2, v6) = (TOps.Add(v2, v6), TOps.Subtract(v2, v6));
-                (v3, v7) = (TOps.Add(v3, v7), TOps.Subtract(v3, v7));
-                (v8, v12) = (TOps.Add(v8, v12), TOps.Subtract(v8, v12));
-                (v9, v13) = (TOps.Add(v9, v13), TOps.Subtract(v9, v13));
-                (v10, v14) = (TOps.Add(v10, v14), TOps.Subtract(v10, v14));
-                (v11, v15) = (TOps.Add(v11, v15), TOps.Subtract(v11, v15));
-                (v0, v8) = (TOps.Add(v0, v8), TOps.Subtract(v0, v8));
-                (v1, v9) = (TOps.Add(v1, v9), TOps.Subtract(v1, v9));
-                (v2, v10) = (TOps.Add(v2, v10), TOps.Subtract(v2, v10));
-                (v3, v11) = (TOps.Add(v3, v11), TOps.Subtract(v3, v11));
-                (v4, v12) = (TOps.Add(v4, v12), TOps.Subtract(v4, v12));
-                (v5, v13) = (TOps.Add(v5, v13), TOps.Subtract(v5, v13));
-                (v6, v14) = (TOps.Add(v6, v14), TOps.Subtract(v6, v14));
-                (v7, v15) = (TOps.Add(v7, v15), TOps.Subtract(v7, v15));
-                Store<TOps, TV, TLast>(v0, ref x, j, scale);
-                Store<TOps, TV, TLast>(v1, ref x, j + h, scale);
-                Store<TOps, TV, TLast>(v2, ref x, j + 2 * h, scale);
-                Store<TOps, TV, TLast>(v3, ref x, j + 3 * h, scale);
-                Store<TOps, TV, TLast>(v4, ref x, j + 4 * h, scale);
-                Store<TOps, TV, TLast>(v5, ref x, j + 5 * h, scale);
-                Store<TOps, TV, TLast>(v6, ref x, j + 6 * h, scale);
-                Store<TOps, TV, TLast>(v7, ref x, j + 7 * h, scale);
-                Store<TOps, TV, TLast>(v8, ref x, j + 8 * h, scale);
-                Store<TOps, TV, TLast>(v9, ref x, j + 9 * h, scale);
-                Store<TOps, TV, TLast>(v10, ref x, j + 10 * h, scale);
-                Store<TOps, TV, TLast>(v11, ref x, j + 11 * h, scale);
-                Store<TOps, TV, TLast>(v12, ref x, j + 12 * h, scale);
-                Store<TOps, TV, TLast>(v13, ref x, j + 13 * h, scale);
-                Store<TOps, TV, TLast>(v14, ref x, j + 14 * h, scale);
-                Store<TOps, TV, TLast>(v15, ref x, j + 15 * h, scale);
+                v0 = TOps.InRegisterStage0(v0); v1 = TOps.InRegisterStage0(v1); v2 = TOps.InRegisterStage0(v2); v3 = TOps.InRegisterStage0(v3);
+                v4 = TOps.InRegisterStage0(v4); v5 = TOps.InRegisterStage0(v5); v6 = TOps.InRegisterStage0(v6); v7 = TOps.InRegisterStage0(v7);
+                v8 = TOps.InRegisterStage0(v8); v9 = TOps.InRegisterStage0(v9); v10 = TOps.InRegisterStage0(v10); v11 = TOps.InRegisterStage0(v11);
+                v12 = TOps.InRegisterStage0(v12); v13 = TOps.InRegisterStage0(v13); v14 = TOps.InRegisterStage0(v14); v15 = TOps.InRegisterStage0(v15);
+                v0 = TOps.InRegisterStage1(v0); v1 = TOps.InRegisterStage1(v1); v2 = TOps.InRegisterStage1(v2); v3 = TOps.InRegisterStage1(v3);
+                v4 = TOps.InRegisterStage1(v4); v5 = TOps.InRegisterStage1(v5); v6 = TOps.InRegisterStage1(v6); v7 = TOps.InRegisterStage1(v7);
+                v8 = TOps.InRegisterStage1(v8); v9 = TOps.InRegisterStage1(v9); v10 = TOps.InRegisterStage1(v10); v11 = TOps.InRegisterStage1(v11);
+                v12 = TOps.InRegisterStage1(v12); v13 = TOps.InRegisterStage1(v13); v14 = TOps.InRegisterStage1(v14); v15 = TOps.InRegisterStage1(v15);
+                v0 = TOps.InRegisterStage2(v0); v1 = TOps.InRegisterStage2(v1); v2 = TOps.InRegisterStage2(v2); v3 = TOps.InRegisterStage2(v3);
+                v4 = TOps.InRegisterStage2(v4); v5 = TOps.InRegisterStage2(v5); v6 = TOps.InRegisterStage2(v6); v7 = TOps.InRegisterStage2(v7);
+                v8 = TOps.InRegisterStage2(v8); v9 = TOps.InRegisterStage2(v9); v10 = TOps.InRegisterStage2(v10); v11 = TOps.InRegisterStage2(v11);
+                v12 = TOps.InRegisterStage2(v12); v13 = TOps.InRegisterStage2(v13); v14 = TOps.InRegisterStage2(v14); v15 = TOps.InRegisterStage2(v15);
+                v0 = TOps.InRegisterStage3(v0); v1 = TOps.InRegisterStage3(v1); v2 = TOps.InRegisterStage3(v2); v3 = TOps.InRegisterStage3(v3);
+                v4 = TOps.InRegisterStage3(v4); v5 = TOps.InRegisterStage3(v5); v6 = TOps.InRegisterStage3(v6); v7 = TOps.InRegisterStage3(v7);
+                v8 = TOps.InRegisterStage3(v8); v9 = TOps.InRegisterStage3(v9); v10 = TOps.InRegisterStage3(v10); v11 = TOps.InRegisterStage3(v11);
+                v12 = TOps.InRegisterStage3(v12); v13 = TOps.InRegisterStage3(v13); v14 = TOps.InRegisterStage3(v14); v15 = TOps.InRegisterStage3(v15);
             }
+            (v0, v1) = (TOps.Add(v0, v1), TOps.Subtract(v0, v1));
+            (v2, v3) = (TOps.Add(v2, v3), TOps.Subtract(v2, v3));
+            (v4, v5) = (TOps.Add(v4, v5), TOps.Subtract(v4, v5));
+            (v6, v7) = (TOps.Add(v6, v7), TOps.Subtract(v6, v7));
+            (v8, v9) = (TOps.Add(v8, v9), TOps.Subtract(v8, v9));
+            (v10, v11) = (TOps.Add(v10, v11), TOps.Subtract(v10, v11));
+            (v12, v13) = (TOps.Add(v12, v13), TOps.Subtract(v12, v13));
+            (v14, v15) = (TOps.Add(v14, v15), TOps.Subtract(v14, v15));
+            (v0, v2) = (TOps.Add(v0, v2), TOps.Subtract(v0, v2));
+            (v1, v3) = (TOps.Add(v1, v3), TOps.Subtract(v1, v3));
+            (v4, v6) = (TOps.Add(v4, v6), TOps.Subtract(v4, v6));
+            (v5, v7) = (TOps.Add(v5, v7), TOps.Subtract(v5, v7));
+            (v8, v10) = (TOps.Add(v8, v10), TOps.Subtract(v8, v10));
+            (v9, v11) = (TOps.Add(v9, v11), TOps.Subtract(v9, v11));
+            (v12, v14) = (TOps.Add(v12, v14), TOps.Subtract(v12, v14));
+            (v13, v15) = (TOps.Add(v13, v15), TOps.Subtract(v13, v15));
+            (v0, v4) = (TOps.Add(v0, v4), TOps.Subtract(v0, v4));
+            (v1, v5) = (TOps.Add(v1, v5), TOps.Subtract(v1, v5));
+            (v2, v6) = (TOps.Add(v2, v6), TOps.Subtract(v2, v6));
+            (v3, v7) = (TOps.Add(v3, v7), TOps.Subtract(v3, v7));
+            (v8, v12) = (TOps.Add(v8, v12), TOps.Subtract(v8, v12));
+            (v9, v13) = (TOps.Add(v9, v13), TOps.Subtract(v9, v13));
+            (v10, v14) = (TOps.Add(v10, v14), TOps.Subtract(v10, v14));
+            (v11, v15) = (TOps.Add(v11, v15), TOps.Subtract(v11, v15));
+            (v0, v8) = (TOps.Add(v0, v8), TOps.Subtract(v0, v8));
+            (v1, v9) = (TOps.Add(v1, v9), TOps.Subtract(v1, v9));
+            (v2, v10) = (TOps.Add(v2, v10), TOps.Subtract(v2, v10));
+            (v3, v11) = (TOps.Add(v3, v11), TOps.Subtract(v3, v11));
+            (v4, v12) = (TOps.Add(v4, v12), TOps.Subtract(v4, v12));
+            (v5, v13) = (TOps.Add(v5, v13), TOps.Subtract(v5, v13));
+            (v6, v14) = (TOps.Add(v6, v14), TOps.Subtract(v6, v14));
+            (v7, v15) = (TOps.Add(v7, v15), TOps.Subtract(v7, v15));
+            Store<TOps, TV, TLast>(v0, ref x, j, scale);
+            Store<TOps, TV, TLast>(v1, ref x, j + o0, scale);
+            Store<TOps, TV, TLast>(v2, ref x, j + o1, scale);
+            Store<TOps, TV, TLast>(v3, ref x, j + o0 + o1, scale);
+            Store<TOps, TV, TLast>(v4, ref x, j + o2, scale);
+            Store<TOps, TV, TLast>(v5, ref x, j + o0 + o2, scale);
+            Store<TOps, TV, TLast>(v6, ref x, j + o1 + o2, scale);
+            Store<TOps, TV, TLast>(v7, ref x, j + o0 + o1 + o2, scale);
+            Store<TOps, TV, TLast>(v8, ref x, j + o3, scale);
+            Store<TOps, TV, TLast>(v9, ref x, j + o0 + o3, scale);
+            Store<TOps, TV, TLast>(v10, ref x, j + o1 + o3, scale);
+            Store<TOps, TV, TLast>(v11, ref x, j + o0 + o1 + o3, scale);
+            Store<TOps, TV, TLast>(v12, ref x, j + o2 + o3, scale);
+            Store<TOps, TV, TLast>(v13, ref x, j + o0 + o2 + o3, scale);
+            Store<TOps, TV, TLast>(v14, ref x, j + o1 + o2 + o3, scale);
+            Store<TOps, TV, TLast>(v15, ref x, j + o0 + o1 + o2 + o3, scale);
+        }
     }
 
 
