@@ -180,7 +180,8 @@ public static partial class WalshHadamard
         where TOps : ISimd<TV> where TV : struct where TLast : IFlag
         => TOps.Store(TLast.Value ? TOps.Multiply(v, scale) : v, ref x, i);
 
-    // Passes of radix 1..16: 2^L vectors at stride h loaded into registers, L butterfly stages, stored back.
+    // Passes of radix 1..16: the 2^r vectors of each group (offsets from the pass bits) loaded into registers, r
+    // butterfly stages, stored back; generated code, one line per butterfly.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Pass1<TOps, TV, TFirst, TSigns, TLast>(ref float x, ref float s, nint count, PassBits bits, TV scale)
         where TOps : ISimd<TV> where TV : struct where TFirst : IFlag where TSigns : IFlag where TLast : IFlag

@@ -16,12 +16,15 @@ namespace MLTransforms.Rotations;
 /// of d/2 butterflies (a, b) -> (a + b, a - b): d log2 d additions and no multiplications.
 /// </para>
 /// <para>
-/// The kernels follow the recursion of FFHT (Andoni, Indyk, Laarhoven, Razenshteyn and Schmidt 2015, "Practical and
-/// Optimal LSH for Angular Distance"): the stages inside one SIMD register are done with shuffles, the next few over
-/// a group of up to 16 registers held in locals (one load and one store per value for up to four stages), and every
-/// block that fits in L1 (then L2) is transformed completely before the stages that span blocks. Vector512,
-/// Vector256 and Vector128 paths and a scalar fallback are chosen at run time; they perform the same additions in
-/// the same order, so they give identical results. The kernels are single-threaded and allocate nothing.
+/// The kernels follow the structure of FFHT (Andoni, Indyk, Laarhoven, Razenshteyn and Schmidt 2015, "Practical and
+/// Optimal LSH for Angular Distance"): the stages inside one SIMD register are done with shuffles and a multiply-add
+/// by a +-1 pattern, the stages across registers in passes that load up to 16 registers, do up to four stages on
+/// them and store them back, and rows longer than L2 are transformed block by block before the stages that span
+/// blocks. Because the stages commute, a pass may take any set of them; the passes are chosen to be as few as
+/// possible while keeping few 4 KB-strided streams per pass (they share one L1 set). The sign flip is fused into the
+/// first pass and the scaling into the last. Vector512, Vector256 and Vector128 paths and a scalar fallback are chosen
+/// at run time and agree to float rounding. The kernels are single-threaded and allocate nothing; 64-byte aligned
+/// data is 10-25% faster with Vector512.
 /// </para>
 /// </remarks>
 public static partial class WalshHadamard
