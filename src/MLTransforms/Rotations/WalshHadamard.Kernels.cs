@@ -132,7 +132,7 @@ public static partial class WalshHadamard
 
     /// <summary>
     /// The vector-index bits of one pass: <c>lowCount</c> bits from <c>low</c> and <c>highCount</c> from <c>high</c>,
-    /// ascending. Start(m) is the float offset of the m-th group of 2^Radix vectors (m with zeros inserted at those bits).
+    /// ascending.
     /// </summary>
     private sealed class PassBits
     {
@@ -164,8 +164,13 @@ public static partial class WalshHadamard
 
         public nint Offset(int slot) => slot switch { 0 => _o0, 1 => _o1, 2 => _o2, _ => _o3 };
 
+        /// <summary>The insertion masks and the shift from vectors to floats, for <see cref="Start"/> (locals in the loop).</summary>
+        public (nint, nint, nint, nint, int) Masks => (_m0, _m1, _m2, _m3, _log2Count);
+
+        /// <summary>Float offset of the m-th group: m with zeros inserted at the pass bits, times the vector width.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public nint Start(nint m) => Insert(Insert(Insert(Insert(m, _m0), _m1), _m2), _m3) << _log2Count;
+        public static nint Start(nint m, nint m0, nint m1, nint m2, nint m3, int shift)
+            => Insert(Insert(Insert(Insert(m, m0), m1), m2), m3) << shift;
 
         private static nint Insert(nint i, nint lowMask) => (i & lowMask) | ((i & ~lowMask) << 1);
     }
@@ -186,9 +191,10 @@ public static partial class WalshHadamard
     private static void Pass1<TOps, TV, TFirst, TSigns, TLast>(ref float x, ref float s, nint count, PassBits bits, TV scale)
         where TOps : ISimd<TV> where TV : struct where TFirst : IFlag where TSigns : IFlag where TLast : IFlag
     {
+        (nint m0, nint m1, nint m2, nint m3, int shift) = bits.Masks;
         for (nint m = 0; m < count; m++)
         {
-            nint j = bits.Start(m);
+            nint j = PassBits.Start(m, m0, m1, m2, m3, shift);
             TV v0 = Load<TOps, TV, TSigns>(ref x, ref s, j);
             if (TFirst.Value)
             {
@@ -206,9 +212,10 @@ public static partial class WalshHadamard
         where TOps : ISimd<TV> where TV : struct where TFirst : IFlag where TSigns : IFlag where TLast : IFlag
     {
         nint o0 = bits.Offset(0);
+        (nint m0, nint m1, nint m2, nint m3, int shift) = bits.Masks;
         for (nint m = 0; m < count; m++)
         {
-            nint j = bits.Start(m);
+            nint j = PassBits.Start(m, m0, m1, m2, m3, shift);
             TV v0 = Load<TOps, TV, TSigns>(ref x, ref s, j);
             TV v1 = Load<TOps, TV, TSigns>(ref x, ref s, j + o0);
             if (TFirst.Value)
@@ -229,9 +236,10 @@ public static partial class WalshHadamard
         where TOps : ISimd<TV> where TV : struct where TFirst : IFlag where TSigns : IFlag where TLast : IFlag
     {
         nint o0 = bits.Offset(0), o1 = bits.Offset(1);
+        (nint m0, nint m1, nint m2, nint m3, int shift) = bits.Masks;
         for (nint m = 0; m < count; m++)
         {
-            nint j = bits.Start(m);
+            nint j = PassBits.Start(m, m0, m1, m2, m3, shift);
             TV v0 = Load<TOps, TV, TSigns>(ref x, ref s, j);
             TV v1 = Load<TOps, TV, TSigns>(ref x, ref s, j + o0);
             TV v2 = Load<TOps, TV, TSigns>(ref x, ref s, j + o1);
@@ -259,9 +267,10 @@ public static partial class WalshHadamard
         where TOps : ISimd<TV> where TV : struct where TFirst : IFlag where TSigns : IFlag where TLast : IFlag
     {
         nint o0 = bits.Offset(0), o1 = bits.Offset(1), o2 = bits.Offset(2);
+        (nint m0, nint m1, nint m2, nint m3, int shift) = bits.Masks;
         for (nint m = 0; m < count; m++)
         {
-            nint j = bits.Start(m);
+            nint j = PassBits.Start(m, m0, m1, m2, m3, shift);
             TV v0 = Load<TOps, TV, TSigns>(ref x, ref s, j);
             TV v1 = Load<TOps, TV, TSigns>(ref x, ref s, j + o0);
             TV v2 = Load<TOps, TV, TSigns>(ref x, ref s, j + o1);
@@ -309,9 +318,10 @@ public static partial class WalshHadamard
         where TOps : ISimd<TV> where TV : struct where TFirst : IFlag where TSigns : IFlag where TLast : IFlag
     {
         nint o0 = bits.Offset(0), o1 = bits.Offset(1), o2 = bits.Offset(2), o3 = bits.Offset(3);
+        (nint m0, nint m1, nint m2, nint m3, int shift) = bits.Masks;
         for (nint m = 0; m < count; m++)
         {
-            nint j = bits.Start(m);
+            nint j = PassBits.Start(m, m0, m1, m2, m3, shift);
             TV v0 = Load<TOps, TV, TSigns>(ref x, ref s, j);
             TV v1 = Load<TOps, TV, TSigns>(ref x, ref s, j + o0);
             TV v2 = Load<TOps, TV, TSigns>(ref x, ref s, j + o1);
