@@ -7,7 +7,7 @@ namespace MLTransforms.Benchmarks;
 /// <summary>
 /// FWHT nanoseconds per in-place transform of d floats, one thread: the library kernel (widest SIMD path the CPU
 /// has) against a plain scalar implementation, d = 2^6 .. 2^20, on 64-byte aligned data as in FFHT's benchmark
-/// (an 8-byte aligned array costs Vector512 10-25% more). A subset of sizes for quick checks:
+/// (an ordinary, 8-byte aligned array costs Vector512 10-30% more). A subset of sizes for quick checks:
 /// <c>WHT_SIZES=1024,4096,65536 dotnet run -c Release --project tests/MLTransforms.Benchmarks -- --quick --filter '*WalshHadamard*'</c>.
 /// The Min column is the figure to compare on a shared machine: other processes only ever add time.
 /// </summary>
