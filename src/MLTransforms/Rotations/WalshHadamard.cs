@@ -138,7 +138,7 @@ public static partial class WalshHadamard
         }
     }
 
-    /// <summary>The plain loop: sign flip fused into the first stage, scaling into the last.</summary>
+    /// <summary>The fallback without SIMD: sign flip, then the plain loop with the scaling fused into the last stage.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunScalar(ref float x, ref float s, int n, bool hasSigns, float scale)
     {
