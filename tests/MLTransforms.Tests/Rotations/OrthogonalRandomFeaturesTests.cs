@@ -1,0 +1,99 @@
+using Microsoft.ML;
+using MLTransforms.Rotations;
+using static MLTransforms.Tests.Rotations.RotationTestData;
+
+namespace MLTransforms.Tests.Rotations;
+
+public class OrthogonalRandomFeaturesTests
+{
+    /// <summary>||G_approx - G||_F / ||G||_F for the kernel exp(-gamma ||x - y||^2 / m).</summary>
+    private static double GramError(float[][] rows, float[][] features, double gamma, double m)
+    {
+        double num = 0, den = 0;
+        for (int i = 0; i < rows.Length; i++)
+            for (int j = 0; j < rows.Length; j++)
+            {
+                double exact = Math.Exp(-gamma * SquaredDistance(rows[i], rows[j]) / m);
+                double diff = Dot(features[i], features[j]) - exact;
+                num += diff * diff;
+                den += exact * exact;
+            }
+        return Math.Sqrt(num / den);
+    }
+
+    [Fact]
+    public void KernelErrorFallsWithRankAndIsAtMostRandomFourierFeatures()
+    {
+        var rows = OptDigits(250);
+        var ml = new MLContext(1);
+        var data = Load(ml, rows);
+        int[] ranks = [64, 256, 1024];
+        int[] seeds = [1, 2, 3];
+        var sorf = new double[ranks.Length];
+        var rff = new double[ranks.Length];
+        for (int r = 0; r < ranks.Length; r++)
+            foreach (int seed in seeds)
+            {
+                var model = ml.Transforms.OrthogonalRandomFeatures("Out", "Features", rank: ranks[r], seed: seed).Fit(data);
+                double m = model.DistanceScale;
+                sorf[r] += GramError(rows, Column(model.Transform(data), "Out"), 1, m) / seeds.Length;
+                var baseline = ml.Transforms.ApproximatedKernelMap("Out", "Features", rank: ranks[r], seed: seed).Fit(data);
+                rff[r] += GramError(rows, Column(baseline.Transform(data), "Out"), 1, m) / seeds.Length;
+            }
+        string table = string.Join("; ", ranks.Select((k, i) => $"rank {k}: SORF {sorf[i]:F4} RFF {rff[i]:F4}"));
+        for (int r = 0; r < ranks.Length; r++)
+        {
+            Assert.True(sorf[r] <= rff[r], table);
+            if (r > 0) Assert.True(sorf[r] < 0.75 * sorf[r - 1], table);
+        }
+    }
+
+    [Fact]
+    public void FitsTheMedianSquaredDistanceOrUsesTheLiteralKernel()
+    {
+        var ml = new MLContext(1);
+        var rows = OptDigits(60);   // <= 71 rows: every pair, as ML.NET does
+        var data = Load(ml, rows);
+        var pairs = new List<double>();
+        for (int i = 0; i < rows.Length; i++)
+            for (int j = i + 1; j < rows.Length; j++)
+                pairs.Add(SquaredDistance(rows[i], rows[j]));
+        pairs.Sort();
+        double median = 0.5 * (pairs[pairs.Count / 2 - 1] + pairs[pairs.Count / 2]);
+        var model = ml.Transforms.OrthogonalRandomFeatures("Out", "Features", rank: 512, gamma: 2).Fit(data);
+        Assert.Equal(median, model.DistanceScale, 0);
+        Assert.Equal(Math.Exp(-2 * SquaredDistance(rows[0], rows[1]) / model.DistanceScale), model.Kernel(rows[0], rows[1]), 6);
+
+        var literal = ml.Transforms.OrthogonalRandomFeatures(new OrthogonalRandomFeaturesOptions
+        {
+            OutputColumnName = "Out", InputColumnName = "Features", Rank = 4096, Gamma = 1f / 800, ScaleGammaByDistance = false, Seed = 4,
+        }).Fit(data);
+        Assert.Equal(1f, literal.DistanceScale);
+        var f = Column(literal.Transform(data), "Out");
+        Assert.Equal(4096, f[0].Length);
+        // Unbiased: averaged over many pairs the approximation is close to exp(-||x - y||^2 / 800).
+        double meanErr = 0;
+        for (int i = 1; i < rows.Length; i++)
+            meanErr += (Dot(f[0], f[i]) - Math.Exp(-SquaredDistance(rows[0], rows[i]) / 800)) / (rows.Length - 1);
+        Assert.True(Math.Abs(meanErr) < 0.02, $"mean error {meanErr}");
+    }
+
+    [Fact]
+    public void CosAndSinBasesHaveUnitNormAndMlNetLayout()
+    {
+        var ml = new MLContext(1);
+        var rows = Gaussian(20, 10, 1);
+        var data = Load(ml, rows);
+        var model = ml.Transforms.OrthogonalRandomFeatures("Out", "Features", rank: 50, useCosAndSinBases: true).Fit(data);
+        Assert.Equal(100, model.OutputSize);
+        var f = model.Transform(rows[3]);
+        // k(x, x) = 1 exactly: each (cos, sin) pair has squared norm 1 / rank.
+        Assert.Equal(1.0, Dot(f, f), 5);
+        for (int i = 0; i < 50; i++)
+            Assert.Equal(1.0 / 50, f[2 * i] * f[2 * i] + f[2 * i + 1] * f[2 * i + 1], 5);
+        // Three orthogonal-block features: rows of one block are orthogonal with equal norms.
+        var r = model.Rotations[0];
+        Assert.Equal(3, r.Blocks);
+        Assert.Equal(4, model.Rotations.Count);   // ceil(50 / 16)
+    }
+}
