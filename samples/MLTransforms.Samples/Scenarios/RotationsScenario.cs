@@ -85,7 +85,7 @@ public sealed class RotationsScenario : IScenario
         plot.Title("Structured Hadamard rotation vs uniform rotation (input e1)");
         plot.XLabel("dimension d");
         plot.YLabel("Kolmogorov-Smirnov distance");
-        plot.ShowLegend();
+        plot.ShowLegend(ScottPlot.Alignment.LowerLeft);
         plot.SavePng(context.Output("rotations-ks.png"), 800, 500);
 
         int last = Dimensions.Length - 1;
@@ -166,7 +166,7 @@ public sealed class RotationsScenario : IScenario
         plot.Title($"Gaussian kernel approximation, {source}");
         plot.XLabel("rank (random features)");
         plot.YLabel("relative Frobenius error of the Gram matrix");
-        plot.ShowLegend();
+        plot.ShowLegend(ScottPlot.Alignment.UpperRight);
         plot.SavePng(context.Output("rotations-kernel-error.png"), 800, 500);
 
         for (int r = 0; r < Ranks.Length; r++)

@@ -31,6 +31,14 @@ public sealed class OrthogonalRandomFeaturesOptions
     public int? Seed { get; set; }
 
     /// <summary>
+    /// False (default): each frequency's norm is drawn from the chi distribution with p degrees of freedom, as in
+    /// orthogonal random features (ORF), so every frequency is marginally Gaussian and the kernel estimate is
+    /// unbiased. True: every norm is exactly sqrt(p) / sigma, Yu et al.'s SORF, whose estimate is biased when the
+    /// input is small (the bias fades like 1 / sqrt(p)).
+    /// </summary>
+    public bool FixedRowNorms { get; set; }
+
+    /// <summary>
     /// True (default, as ML.NET's <c>ApproximatedKernelMap</c> with <c>GaussianKernel</c>): m is the median squared
     /// distance between pairs of training rows, measured at fit time. False: m = 1, the literal kernel
     /// exp(-gamma ||x - y||^2).
@@ -68,6 +76,7 @@ public sealed class OrthogonalRandomFeaturesEstimator : VectorEstimator<Orthogon
         Blocks = options.Blocks;
         Seed = options.Seed ?? StructuredRotation.DefaultSeed;
         ScaleGammaByDistance = options.ScaleGammaByDistance;
+        FixedRowNorms = options.FixedRowNorms;
     }
 
     /// <summary>Number of random frequencies.</summary>
@@ -88,12 +97,15 @@ public sealed class OrthogonalRandomFeaturesEstimator : VectorEstimator<Orthogon
     /// <summary>Whether gamma is divided by the median squared pairwise distance of the training rows.</summary>
     public bool ScaleGammaByDistance { get; }
 
+    /// <summary>Whether every frequency has norm sqrt(p) / sigma exactly (plain SORF) instead of a chi-distributed one.</summary>
+    public bool FixedRowNorms { get; }
+
     /// <inheritdoc/>
     public override OrthogonalRandomFeaturesTransformer Fit(IDataView input)
     {
         int d = CheckInput(input);
         float m = ScaleGammaByDistance ? MedianSquaredDistance(input) : 1f;
-        return new OrthogonalRandomFeaturesTransformer(OutputColumnName, InputColumnName, d, Rank, Gamma, m, UseCosAndSinBases, Blocks, Seed);
+        return new OrthogonalRandomFeaturesTransformer(OutputColumnName, InputColumnName, d, Rank, Gamma, m, UseCosAndSinBases, Blocks, Seed, FixedRowNorms);
     }
 
     private float MedianSquaredDistance(IDataView input)
@@ -163,21 +175,27 @@ public sealed class OrthogonalRandomFeaturesEstimator : VectorEstimator<Orthogon
 /// k(x, y) = exp(-gamma ||x - y||^2 / m).
 /// </summary>
 /// <remarks>
-/// <para>The frequencies are W = (sqrt(p) / sigma) H D_1 H D_2 H D_3 with 1 / sigma^2 = 2 gamma / m, p the padded
-/// input size: blocks of p orthogonal rows of norm sqrt(p) / sigma from independent structured rotations, stacked
-/// until <see cref="Rank"/> rows. The output is sqrt(2 / rank) cos(W x + b) with phases b uniform in [0, 2 pi), or,
-/// with cos and sin bases, sqrt(1 / rank) (cos w_1 x, sin w_1 x, cos w_2 x, ...) - ML.NET's scaling and layout.
-/// A row costs O(rank log p) instead of the O(rank d) of Gaussian random Fourier features, and orthogonal rows give a
-/// lower kernel approximation error.</para>
+/// <para>The frequencies are W = (1 / sigma) S H D_1 H D_2 H D_3 with 1 / sigma^2 = 2 gamma / m, p the padded input
+/// size: blocks of p orthogonal directions from independent structured rotations, stacked until <see cref="Rank"/>
+/// rows, and S a diagonal of norms drawn from the chi distribution with p degrees of freedom, so each frequency is
+/// marginally N(0, I / sigma^2) as in random Fourier features and the estimate is unbiased (ORF, Yu et al. section 3).
+/// Yu et al.'s SORF sets S = sqrt(p) I instead (<see cref="OrthogonalRandomFeaturesOptions.FixedRowNorms"/>), which is
+/// biased for small inputs: on the 16-d letter data its Gram error stops falling near 0.06 while the chi norms reach
+/// 0.03 at rank 4096 (RFF: 0.04).</para>
+/// <para>The output is sqrt(2 / rank) cos(W x + b) with phases b uniform in [0, 2 pi), or, with cos and sin bases,
+/// sqrt(1 / rank) (cos w_1 x, sin w_1 x, cos w_2 x, ...): ML.NET's scaling and layout. A row costs O(rank log p)
+/// instead of the O(rank d) of Gaussian random Fourier features, and orthogonal directions give a lower kernel
+/// approximation error.</para>
 /// </remarks>
 public sealed class OrthogonalRandomFeaturesTransformer : VectorTransformer
 {
     private readonly StructuredRotation[] _rotations;
     private readonly float[]? _phases;
+    private readonly float[]? _rowNorms;
     private readonly float _frequencyScale;
 
     internal OrthogonalRandomFeaturesTransformer(string outputColumnName, string inputColumnName, int inputSize, int rank,
-        float gamma, float distanceScale, bool useCosAndSinBases, int blocks, int seed)
+        float gamma, float distanceScale, bool useCosAndSinBases, int blocks, int seed, bool fixedRowNorms)
         : base(outputColumnName, inputColumnName, inputSize, useCosAndSinBases ? checked(2 * rank) : rank)
     {
         Rank = rank;
@@ -190,6 +208,14 @@ public sealed class OrthogonalRandomFeaturesTransformer : VectorTransformer
             _rotations[j] = new StructuredRotation(inputSize, blocks, seed, stream: (ulong)j + 1);
         // sqrt(p) / sigma with 1 / sigma^2 = 2 gamma / m.
         _frequencyScale = MathF.Sqrt(p) * MathF.Sqrt(2 * gamma / distanceScale);
+        if (!fixedRowNorms)
+        {
+            // Norm factors chi_p / sqrt(p): with them each row of W is distributed like a Gaussian frequency.
+            var rng = SplitMix64.For(seed, stream: 0x4E4F_524DUL);
+            _rowNorms = new float[rank];
+            for (int i = 0; i < rank; i++)
+                _rowNorms[i] = (float)Math.Sqrt(2 * rng.NextGamma(p / 2.0) / p);
+        }
         if (!useCosAndSinBases)
         {
             var rng = SplitMix64.For(seed, stream: 0x5048_4153UL);
@@ -238,6 +264,8 @@ public sealed class OrthogonalRandomFeaturesTransformer : VectorTransformer
             _rotations[j].ApplyInPlace(wx, _frequencyScale);
             int start = j * p, count = Math.Min(p, Rank - start);
             var w = wx[..count];
+            if (_rowNorms is not null)
+                TensorPrimitives.Multiply(w, _rowNorms.AsSpan(start, count), w);
             if (_phases is not null)
             {
                 var o = output.Slice(start, count);
@@ -268,6 +296,8 @@ public sealed class OrthogonalRandomFeaturesTransformer : VectorTransformer
         var wx = _rotations.Length * Padded == Rank
             ? all
             : graph.AddNode("Slice", [all, graph.AddInitializer("starts", [0L], 1), graph.AddInitializer("ends", [(long)Rank], 1), graph.AddInitializer("axes", [1L], 1)]);
+        if (_rowNorms is not null)
+            wx = graph.AddNode("Mul", [wx, graph.AddInitializer("row_norms", _rowNorms, Rank)]);
         if (_phases is not null)
         {
             var cos = graph.AddNode("Cos", [graph.AddNode("Add", [wx, graph.AddInitializer("phases", _phases, Rank)])]);

@@ -45,4 +45,28 @@ internal struct SplitMix64(ulong seed)
                 signs[i + j] = (bits & 1) == 0 ? 1f : -1f;
         }
     }
+
+    /// <summary>A standard normal value (Box-Muller, one of the pair).</summary>
+    public double NextGaussian()
+    {
+        double u1 = 1.0 - NextDouble(), u2 = NextDouble();
+        return Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
+    }
+
+    /// <summary>A Gamma(shape, 1) value (Marsaglia and Tsang 2000; shapes below 1 boosted by U^(1/shape)).</summary>
+    public double NextGamma(double shape)
+    {
+        if (shape < 1)
+            return NextGamma(shape + 1) * Math.Pow(1.0 - NextDouble(), 1 / shape);
+        double d = shape - 1.0 / 3, c = 1 / Math.Sqrt(9 * d);
+        while (true)
+        {
+            double x = NextGaussian(), v = 1 + c * x;
+            if (v <= 0) continue;
+            v = v * v * v;
+            double u = 1.0 - NextDouble();
+            if (u < 1 - 0.0331 * x * x * x * x || Math.Log(u) < 0.5 * x * x + d * (1 - v + Math.Log(v)))
+                return d * v;
+        }
+    }
 }

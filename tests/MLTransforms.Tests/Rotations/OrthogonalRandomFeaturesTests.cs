@@ -100,4 +100,52 @@ public class OrthogonalRandomFeaturesTests
         Assert.Equal(3, r.Blocks);
         Assert.Equal(4, model.Rotations.Count);   // ceil(50 / 16)
     }
+
+    /// <summary>Recovers the frequency matrix W (rank x d) from cos/sin features of small multiples of the basis vectors.</summary>
+    private static double[,] Frequencies(OrthogonalRandomFeaturesTransformer model, int d)
+    {
+        const float t = 1e-3f;
+        var w = new double[model.Rank, d];
+        for (int j = 0; j < d; j++)
+        {
+            var x = new float[d];
+            x[j] = t;
+            var f = model.Transform(x);
+            for (int i = 0; i < model.Rank; i++)
+                w[i, j] = Math.Atan2(f[2 * i + 1], f[2 * i]) / t;
+        }
+        return w;
+    }
+
+    [Fact]
+    public void FrequenciesAreOrthogonalBlocksWithChiOrFixedNorms()
+    {
+        var ml = new MLContext(1);
+        var data = Load(ml, Gaussian(10, 8, 1));
+        OrthogonalRandomFeaturesTransformer Fit(bool fixedNorms) => ml.Transforms.OrthogonalRandomFeatures(new OrthogonalRandomFeaturesOptions
+        {
+            OutputColumnName = "Out", InputColumnName = "Features", Rank = 24, Gamma = 0.5f, UseCosAndSinBases = true,
+            ScaleGammaByDistance = false, FixedRowNorms = fixedNorms, Seed = 3,
+        }).Fit(data);
+        var fixedW = Frequencies(Fit(true), 8);
+        var chiW = Frequencies(Fit(false), 8);
+        double Row(double[,] w, int a, int b) => Enumerable.Range(0, 8).Sum(j => w[a, j] * w[b, j]);
+        // gamma = 1/2, m = 1: sigma = 1, so plain SORF rows have norm sqrt(p) = sqrt(8).
+        var norms = new List<double>();
+        for (int i = 0; i < 24; i++)
+        {
+            Assert.Equal(8, Row(fixedW, i, i), 2);
+            double chi = Math.Sqrt(Row(chiW, i, i));
+            norms.Add(chi);
+            // Same directions: the chi rows are the fixed rows rescaled.
+            double cross = Enumerable.Range(0, 8).Sum(j => chiW[i, j] * fixedW[i, j]);
+            Assert.Equal(1.0, cross / (chi * Math.Sqrt(8)), 3);
+            for (int k = 0; k < i; k++)
+                if (k / 8 == i / 8)
+                    Assert.True(Math.Abs(Row(fixedW, i, k)) < 0.02, $"rows {i},{k} of one block are orthogonal");
+        }
+        Assert.True(norms.Max() - norms.Min() > 0.5, "chi norms vary");
+        Assert.InRange(norms.Average(x => x * x), 8 * 0.6, 8 * 1.4);   // E chi_p^2 = p
+        Assert.Equal(3, Fit(true).Rotations.Count);
+    }
 }

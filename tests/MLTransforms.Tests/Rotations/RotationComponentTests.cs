@@ -7,14 +7,18 @@ namespace MLTransforms.Tests.Rotations;
 
 public class RotationComponentTests
 {
-    public static TheoryData<string> Kinds => ["rotation", "srht", "sorf", "sorf-sincos"];
+    public static TheoryData<string> Kinds => ["rotation", "srht", "sorf", "sorf-sincos", "sorf-fixed"];
 
     private static IEstimator<VectorTransformer> Make(MLContext ml, string kind, int seed = 1) => kind switch
     {
         "rotation" => ml.Transforms.RandomRotation("Out", "Features", seed: seed),
         "srht" => ml.Transforms.StructuredRandomProjection("Out", "Features", outputDimension: 20, blocks: 2, seed: seed),
         "sorf" => ml.Transforms.OrthogonalRandomFeatures("Out", "Features", rank: 100, seed: seed),
-        _ => ml.Transforms.OrthogonalRandomFeatures("Out", "Features", rank: 70, useCosAndSinBases: true, seed: seed),
+        "sorf-sincos" => ml.Transforms.OrthogonalRandomFeatures("Out", "Features", rank: 70, useCosAndSinBases: true, seed: seed),
+        _ => ml.Transforms.OrthogonalRandomFeatures(new OrthogonalRandomFeaturesOptions
+        {
+            OutputColumnName = "Out", InputColumnName = "Features", Rank = 64, FixedRowNorms = true, Blocks = 2, Seed = seed,
+        }),
     };
 
     [Theory]
