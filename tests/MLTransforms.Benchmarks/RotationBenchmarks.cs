@@ -6,14 +6,15 @@ namespace MLTransforms.Benchmarks;
 
 /// <summary>
 /// One row through <see cref="StructuredRotation"/> (two H D blocks, O(d log d)) vs a dense random orthogonal
-/// rotation (MathNet matrix-vector product, O(d^2)), single-threaded.
+/// rotation (O(d^2)), single-threaded: MathNet's matrix-vector product, and, as a stronger dense baseline, one
+/// vectorised <c>TensorPrimitives.Dot</c> per row of a row-major copy of the same matrix.
 /// </summary>
 public class RotationBenchmarks
 {
     private Matrix<float> _dense = null!;
     private Vector<float> _x = null!, _y = null!;
     private StructuredRotation _rotation = null!;
-    private float[] _input = null!, _output = null!;
+    private float[] _input = null!, _output = null!, _rowMajor = null!;
 
     /// <summary>Vector size.</summary>
     [Params(1024, 4096)]
@@ -25,6 +26,7 @@ public class RotationBenchmarks
     {
         MathNet.Numerics.Control.UseSingleThread();
         _dense = RandomOrthogonal(D, seed: 1);
+        _rowMajor = _dense.ToRowMajorArray();
         var rng = new Random(2);
         _input = Enumerable.Range(0, D).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
         _output = new float[D];
@@ -55,6 +57,15 @@ public class RotationBenchmarks
     {
         _dense.Multiply(_x, _y);
         return _y[0];
+    }
+
+    /// <summary>Dense rotation with vectorised dot products: y_i = q_i . x.</summary>
+    [Benchmark]
+    public float DenseOrthogonalDot()
+    {
+        for (int i = 0; i < D; i++)
+            _output[i] = System.Numerics.Tensors.TensorPrimitives.Dot(_rowMajor.AsSpan(i * D, D), _input);
+        return _output[0];
     }
 
     /// <summary>Structured rotation: y = H D2 H D1 x.</summary>

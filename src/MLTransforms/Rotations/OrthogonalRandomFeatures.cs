@@ -9,7 +9,7 @@ namespace MLTransforms.Rotations;
 public sealed class OrthogonalRandomFeaturesOptions
 {
     /// <summary>Name of the feature column to append.</summary>
-    public string OutputColumnName { get; set; } = "Features";
+    public required string OutputColumnName { get; set; }
 
     /// <summary>Name of the input column; null means <see cref="OutputColumnName"/>.</summary>
     public string? InputColumnName { get; set; }
@@ -27,7 +27,8 @@ public sealed class OrthogonalRandomFeaturesOptions
     /// <summary>Number of H D blocks per stacked rotation, 1..3 (SORF uses 3).</summary>
     public int Blocks { get; set; } = 3;
 
-    /// <summary>Seed of the signs and the phases; null means <see cref="StructuredRotation.DefaultSeed"/>.</summary>
+    /// <summary>Seed of every random choice (signs, norms, phases, the distance sample); null means
+    /// <see cref="StructuredRotation.DefaultSeed"/>.</summary>
     public int? Seed { get; set; }
 
     /// <summary>
