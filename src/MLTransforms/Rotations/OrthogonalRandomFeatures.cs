@@ -265,17 +265,20 @@ public sealed class OrthogonalRandomFeaturesTransformer : VectorTransformer
             _rotations[j].ApplyInPlace(wx, _frequencyScale);
             int start = j * p, count = Math.Min(p, Rank - start);
             var w = wx[..count];
-            if (_rowNorms is not null)
-                TensorPrimitives.Multiply(w, _rowNorms.AsSpan(start, count), w);
             if (_phases is not null)
             {
                 var o = output.Slice(start, count);
-                TensorPrimitives.Add(w, _phases.AsSpan(start, count), o);
-                TensorPrimitives.Cos(o, o);
+                if (_rowNorms is not null)
+                    TensorPrimitives.FusedMultiplyAdd(w, _rowNorms.AsSpan(start, count), _phases.AsSpan(start, count), o);
+                else
+                    TensorPrimitives.Add(w, _phases.AsSpan(start, count), o);
+                FastCosine.Cos(o, o);
                 TensorPrimitives.Multiply(o, MathF.Sqrt(2f / Rank), o);
             }
             else
             {
+                if (_rowNorms is not null)
+                    TensorPrimitives.Multiply(w, _rowNorms.AsSpan(start, count), w);
                 var sin = scratch.Slice(p, count);
                 var cos = scratch.Slice(2 * p, count);
                 TensorPrimitives.SinCos(w, sin, cos);
