@@ -164,4 +164,20 @@ public class RotationComponentTests
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() => t.StructuredRandomProjection("o", "Features", outputDimension: 65).Fit(Load(ml, Gaussian(5, 45, 1))));
         Assert.Contains("outputDimension", ex.Message);
     }
+
+    [Fact]
+    public void FittingOnEmptyOrNonFiniteDataFailsClearly()
+    {
+        var ml = new MLContext(1);
+        var empty = ml.Data.SkipRows(Load(ml, Gaussian(5, 8, 1)), 100);
+        Assert.Contains("no rows", Assert.Throws<InvalidOperationException>(() => ml.Transforms.OrthogonalRandomFeatures("o", "Features").Fit(empty)).Message);
+        Assert.Contains("no rows", Assert.Throws<InvalidOperationException>(() => ml.Transforms.StructuredRandomProjection("o", "Features").Fit(empty)).Message);
+        // Fitting reads only the size: an explicit output size and a rotation fit on empty data.
+        Assert.Equal(8, ml.Transforms.RandomRotation("o", "Features").Fit(empty).OutputSize);
+        var dirty = Gaussian(5, 8, 1);
+        dirty[2][1] = float.NaN;
+        var ex = Assert.Throws<InvalidOperationException>(() => ml.Transforms.OrthogonalRandomFeatures("o", "Features").Fit(Load(ml, dirty)));
+        Assert.Contains("'Features'", ex.Message);
+        Assert.Contains("row 2", ex.Message);
+    }
 }
