@@ -35,7 +35,7 @@ public sealed class OrthogonalRandomFeaturesOptions
     /// False (default): each frequency's norm is drawn from the chi distribution with p degrees of freedom, as in
     /// orthogonal random features (ORF), so every frequency is marginally Gaussian and the kernel estimate is
     /// unbiased. True: every norm is exactly sqrt(p) / sigma, Yu et al.'s SORF, whose estimate is biased when the
-    /// input is small (the bias fades like 1 / sqrt(p)).
+    /// input is small (the bias fades as p grows).
     /// </summary>
     public bool FixedRowNorms { get; set; }
 
