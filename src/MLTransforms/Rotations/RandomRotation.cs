@@ -1,0 +1,58 @@
+using Microsoft.ML;
+using MLTransforms.Onnx;
+
+namespace MLTransforms.Rotations;
+
+/// <summary>
+/// Estimator of <see cref="RandomRotationTransformer"/>: rotates a known-size Single vector column by a seeded
+/// structured random rotation (<see cref="StructuredRotation"/>). Fitting reads only the column's size.
+/// </summary>
+public sealed class RandomRotationEstimator : VectorEstimator<RandomRotationTransformer>
+{
+    /// <summary>Creates the estimator; prefer <see cref="RotationsCatalog.RandomRotation"/>.</summary>
+    /// <param name="outputColumnName">Name of the rotated column.</param>
+    /// <param name="inputColumnName">Name of the input column; null means <paramref name="outputColumnName"/>.</param>
+    /// <param name="blocks">Number of H D blocks, 1..3.</param>
+    /// <param name="seed">Seed of the signs; null means <see cref="StructuredRotation.DefaultSeed"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="blocks"/> is outside 1..3.</exception>
+    public RandomRotationEstimator(string outputColumnName, string? inputColumnName = null, int blocks = 2, int? seed = null)
+        : base(outputColumnName, inputColumnName)
+    {
+        SchemaChecks.CheckOption(blocks is >= StructuredRotation.MinBlocks and <= StructuredRotation.MaxBlocks, nameof(blocks), blocks, "in 1..3");
+        Blocks = blocks;
+        Seed = seed ?? StructuredRotation.DefaultSeed;
+    }
+
+    /// <summary>Number of H D blocks.</summary>
+    public int Blocks { get; }
+
+    /// <summary>Seed of the signs.</summary>
+    public int Seed { get; }
+
+    /// <inheritdoc/>
+    public override RandomRotationTransformer Fit(IDataView input)
+        => new(OutputColumnName, InputColumnName, new StructuredRotation(CheckInput(input), Blocks, Seed));
+}
+
+/// <summary>
+/// Appends R [x; 0], a structured random rotation of the zero-padded input (size: the next power of two). Norms,
+/// distances and inner products are preserved; the rotation spreads every input's energy evenly over the
+/// coordinates (useful before quantisation, sketching or per-coordinate models).
+/// </summary>
+public sealed class RandomRotationTransformer : VectorTransformer
+{
+    internal RandomRotationTransformer(string outputColumnName, string inputColumnName, StructuredRotation rotation)
+        : base(outputColumnName, inputColumnName, rotation.Dimension, rotation.PaddedDimension)
+        => Rotation = rotation;
+
+    /// <summary>The rotation applied to every row.</summary>
+    public StructuredRotation Rotation { get; }
+
+    /// <inheritdoc/>
+    protected override void Map(ReadOnlySpan<float> input, Span<float> output, Span<float> scratch)
+        => Rotation.Apply(input, output);
+
+    /// <inheritdoc/>
+    protected internal override string BuildOnnx(OnnxGraphBuilder graph, string input)
+        => RotationOnnx.Emit(graph, input, [Rotation]);
+}
