@@ -24,6 +24,16 @@ public static class GoldenGraphs
     [
         new("example-affine", "ExampleAffineMap (the mechanism's own example): y = (x - mean) W + b, d = 8 -> 5, seed 1",
             () => Fit(new ExampleAffineMapEstimator("Y", "X", 5, seed: 1), inputSize: 8)),
+        new("random-rotation", "RandomRotation: d = 12 (zero-padded to 16), 2 blocks, seed 1",
+            () => Fit(new MLContext(1).Transforms.RandomRotation("Y", "X", blocks: 2, seed: 1), inputSize: 12)),
+        new("random-rotation-3-blocks", "RandomRotation: d = 64, 3 blocks, seed 2",
+            () => Fit(new MLContext(1).Transforms.RandomRotation("Y", "X", blocks: 3, seed: 2), inputSize: 64)),
+        new("structured-random-projection", "StructuredRandomProjection (SRHT): d = 20 (padded to 32) -> 8, 1 block, seed 1",
+            () => Fit(new MLContext(1).Transforms.StructuredRandomProjection("Y", "X", outputDimension: 8, seed: 1), inputSize: 20)),
+        new("orthogonal-random-features", "OrthogonalRandomFeatures (SORF): d = 8, rank 16, cos bases, seed 1",
+            () => Fit(new MLContext(1).Transforms.OrthogonalRandomFeatures("Y", "X", rank: 16, seed: 1), inputSize: 8)),
+        new("orthogonal-random-features-cos-sin", "OrthogonalRandomFeatures (SORF): d = 12 (padded to 16), rank 24, cos and sin bases, seed 3",
+            () => Fit(new MLContext(1).Transforms.OrthogonalRandomFeatures("Y", "X", rank: 24, useCosAndSinBases: true, seed: 3), inputSize: 12)),
     ];
 
     /// <summary>Seed of the synthetic rows every component is fitted on.</summary>

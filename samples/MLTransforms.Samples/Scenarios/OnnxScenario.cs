@@ -8,8 +8,8 @@ using Spectre.Console;
 namespace MLTransforms.Samples.Scenarios;
 
 /// <summary>
-/// ONNX as persistence and deployment format: fit a pipeline that mixes built-in transforms, a user-defined
-/// component (<see cref="SoftClip"/>) and a trainer; save it with <c>mlContext.Model.Save</c> and reload it in a fresh
+/// ONNX as persistence and deployment format: fit a pipeline that mixes built-in transforms, a library component
+/// (RandomRotation), a user-defined component (<see cref="SoftClip"/>) and a trainer; save it with <c>mlContext.Model.Save</c> and reload it in a fresh
 /// MLContext; export the whole pipeline to one ONNX model; score it with ONNX Runtime; compare outputs and speed.
 /// </summary>
 public sealed class OnnxScenario : IScenario
@@ -41,17 +41,18 @@ public sealed class OnnxScenario : IScenario
         int rows = features.Length / 64;
 
         ITransformer model = null!;
-        AnsiConsole.Status().Start("Fitting normalise -> SoftClip (user-defined) -> multiclass SDCA ...", _ =>
+        AnsiConsole.Status().Start("Fitting normalise -> RandomRotation -> SoftClip (user-defined) -> multiclass SDCA ...", _ =>
         {
             model = ml.Transforms.NormalizeMeanVariance("Norm", "Features")
-                .Append(new SoftClipEstimator("Clipped", "Norm", c: 2f))
+                .Append(ml.Transforms.RandomRotation("Rotated", "Norm", blocks: 2, seed: 1))
+                .Append(new SoftClipEstimator("Clipped", "Rotated", c: 2f))
                 .Append(ml.Transforms.Conversion.MapValueToKey("Label"))
                 .Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy("Label", "Clipped", maximumNumberOfIterations: 30))
                 .Fit(train);
         });
         var reference = Scores(model.Transform(test));
         float accuracy = (float)ml.MulticlassClassification.Evaluate(model.Transform(test)).MicroAccuracy;
-        results.Add(new("onnx", "test accuracy (optdigits, SoftClip + SDCA)", accuracy.ToString("P2", CultureInfo.InvariantCulture)));
+        results.Add(new("onnx", "test accuracy (optdigits, rotation + SoftClip + SDCA)", accuracy.ToString("P2", CultureInfo.InvariantCulture)));
 
         // 1. Save / Load: the SoftClip step is written as an ML.NET OnnxTransformer over its own graph.
         var zip = context.Output("onnx-pipeline.zip");
@@ -66,7 +67,7 @@ public sealed class OnnxScenario : IScenario
         // 2. Whole-pipeline export: inputs are the raw columns, outputs named like ML.NET's converter names them.
         var onnxPath = context.Output("onnx-pipeline.onnx");
         ml.Model.ExportToOnnx(model, test, onnxPath, new OnnxExportOptions { OutputColumns = ["Score"] });
-        File.WriteAllBytes(context.Output("onnx-softclip.onnx"), new SoftClip("Clipped", "Norm", 64, 2f).ToOnnxBytes());
+        File.WriteAllBytes(context.Output("onnx-softclip.onnx"), new SoftClip("Clipped", "Rotated", 64, 2f).ToOnnxBytes());
 
         // 3. ONNX Runtime scoring, batched, over caller memory.
         var ortScores = new float[rows * 10];

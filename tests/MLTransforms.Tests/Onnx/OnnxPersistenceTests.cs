@@ -64,11 +64,12 @@ public class OnnxPersistenceTests
         return m;
     }
 
-    /// <summary>Built-in transforms, two of our components (one writing over its input column) and a trainer.</summary>
+    /// <summary>Built-in transforms, our components (a rotation and an affine map writing over their input columns) and a trainer.</summary>
     internal static (ITransformer Model, IDataView Data) FitMixedPipeline(MLContext ml, int rows)
     {
         var data = ml.Data.LoadFromEnumerable(OnnxTestData.Digits(rows));
         var pipeline = ml.Transforms.NormalizeMeanVariance("Norm", "Features")
+            .Append(ml.Transforms.RandomRotation("Norm", "Norm", blocks: 2, seed: 4))
             .Append(new ExampleAffineMapEstimator("Proj", "Norm", 16, seed: 5))
             .Append(new ExampleAffineMapEstimator("Proj", "Proj", 16, seed: 6))
             .Append(ml.Transforms.Concatenate("All", "Proj", "Norm"))
