@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.ML;
+using MLTransforms.TimeSeries;
+using Spectre.Console;
+
+namespace MLTransforms.Samples.Scenarios;
+
+/// <summary>
+/// Long-horizon forecasting under the standard protocol: OrthoTrans ridge, OrthoTrans ridge + LightGBM residual
+/// corrections and the repeat-last-value baseline, next to published figures.
+/// </summary>
+public sealed class ForecastScenario : IScenario
+{
+    /// <inheritdoc/>
+    public string Name => "forecast";
+
+    /// <inheritdoc/>
+    public string Description => "OrthoTrans forecasters on ETTh1 (--data csv --lookback 96 --horizons 96,192,336,720 --nonlinear-all --json path)";
+
+    /// <inheritdoc/>
+    public int Order => 40;
+
+    // Published z-scored MSE / MAE at T = 96 (OLinear arXiv 2505.08550 Table; DLinear as reported there).
+    private static readonly Dictionary<(string Data, string Model, int H), (double Mse, double? Mae)> Published = new()
+    {
+        [("ETTh1", "OLinear", 96)] = (.360, .382), [("ETTh1", "OLinear", 192)] = (.416, .414),
+        [("ETTh1", "OLinear", 336)] = (.457, .438), [("ETTh1", "OLinear", 720)] = (.463, .462),
+        [("ETTh1", "DLinear", 96)] = (.386, .400), [("ETTh1", "DLinear", 192)] = (.437, null),
+        [("ETTh1", "DLinear", 336)] = (.481, null), [("ETTh1", "DLinear", 720)] = (.519, null),
+        [("ETTh1", "RepeatLast", 96)] = (1.294, .713),
+        [("ETTm1", "OLinear", 96)] = (.302, null), [("ETTm1", "OLinear", 192)] = (.357, null),
+        [("ETTm1", "OLinear", 336)] = (.387, null), [("ETTm1", "OLinear", 720)] = (.452, null),
+    };
+
+    private sealed record Row(string forecaster, int lookback, int horizon, double mse, double mae, double trainSeconds);
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<ResultRow>> RunAsync(ScenarioContext context, string[] args)
+    {
+        string data = context.Data("timeseries/ETTh1.csv");
+        int[] lookbacks = [96];
+        int[] horizons = [96, 192, 336, 720];
+        string? json = null, plotPath = null;
+        bool nonlinearAll = false, nonlinear = true;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"Option {args[i]} needs a value.");
+            switch (args[i])
+            {
+                case "--data": data = Next(); break;
+                case "--lookback": lookbacks = ParseList(Next(), "--lookback"); break;
+                case "--horizons": horizons = ParseList(Next(), "--horizons"); break;
+                case "--json": json = Next(); break;
+                case "--plot": plotPath = Next(); break;
+                case "--nonlinear-all": nonlinearAll = true; break;
+                case "--no-nonlinear": nonlinear = false; break;
+                default: throw new ArgumentException($"Unknown option '{args[i]}' for the forecast scenario.");
+            }
+        }
+        var ml = new MLContext(seed: 1);
+        var series = MultivariateSeries.LoadCsv(data);
+        string name = series.Name;
+        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(name)}[/]: {series.Length} rows x {series.ChannelCount} channels, protocol {ForecastSplit.Resolve(SplitProtocol.Auto, name)}");
+        var rows = new List<Row>();
+        var results = new List<ResultRow>();
+        var table = new Table().AddColumns("T", "H", "forecaster", "MSE", "MAE", "train s", "published MSE / MAE (T = 96)");
+        bool plotted = false;
+        foreach (int t in lookbacks)
+            foreach (int h in horizons)
+            {
+                var split = ForecastSplit.Create(series, t, h);
+                var last = ForecastEvaluation.RepeatLast(split.Test);
+                Add("RepeatLast", t, h, last, 0);
+
+                var sw = Stopwatch.StartNew();
+                var ridge = ml.Forecasting.OrthoRidge().Fit(split);
+                double ridgeSeconds = sw.Elapsed.TotalSeconds;
+                var ridgeTest = ForecastEvaluation.Evaluate(split.Test, (x, y) => ridge.Forecast(x).CopyTo(y));
+                Add("OrthoRidge", t, h, ridgeTest, ridgeSeconds);
+
+                float[]? residualForecast = null;
+                if (nonlinear && (nonlinearAll || h == horizons[0]) && t == lookbacks[0])
+                {
+                    sw.Restart();
+                    var trainer = ml.Regression.Trainers.LightGbm(new Microsoft.ML.Trainers.LightGbm.LightGbmRegressionTrainer.Options
+                    {
+                        NumberOfIterations = 60, NumberOfLeaves = 15, LearningRate = 0.1, MinimumExampleCountPerLeaf = 50, Seed = 1,
+                        NumberOfThreads = 2, Verbose = false, Silent = true,
+                    });
+                    var residual = ml.Forecasting.OrthoResidual(trainer, options: new OrthoResidualOptions { Components = 8, MaxTrainingWindows = 20000, Seed = 1 }).Fit(split);
+                    double seconds = sw.Elapsed.TotalSeconds;
+                    residualForecast = residual.Forecast(ml, split.Test.InputArray());
+                    var metrics = Score(split.Test, residualForecast);
+                    Add("OrthoRidge+LightGbm", t, h, metrics, seconds);
+                }
+                if (!plotted)
+                {
+                    Plot(context, plotPath ?? context.Output("forecast.png"), split, ridge, residualForecast, name);
+                    plotted = true;
+                }
+            }
+        AnsiConsole.Write(table);
+        if (json != null)
+        {
+            File.WriteAllText(json, JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true }));
+            AnsiConsole.MarkupLine($"Results written to [bold]{Markup.Escape(json)}[/]");
+        }
+        return Task.FromResult<IReadOnlyList<ResultRow>>(results);
+
+        void Add(string forecaster, int t, int h, ForecastMetrics m, double seconds)
+        {
+            rows.Add(new Row(forecaster, t, h, m.Mse, m.Mae, seconds));
+            string model = forecaster switch { "RepeatLast" => "RepeatLast", _ => "OLinear" };
+            string pub = string.Join("; ", new[] { "OLinear", "DLinear", "RepeatLast" }
+                .Where(p => (forecaster == "RepeatLast") == (p == "RepeatLast") && Published.ContainsKey((name, p, h)))
+                .Select(p => { var v = Published[(name, p, h)]; return $"{p} {v.Mse:F3}" + (v.Mae is double a ? $" / {a:F3}" : ""); }));
+            table.AddRow(t.ToString(), h.ToString(), forecaster, m.Mse.ToString("F3"), m.Mae.ToString("F3"), seconds.ToString("F1"), Markup.Escape(pub));
+            results.Add(new ResultRow(Name, $"{name} {forecaster} T={t} H={h} MSE/MAE", $"{m.Mse:F3} / {m.Mae:F3} ({seconds:F1} s)", pub));
+            AnsiConsole.MarkupLine($"  T={t} H={h} {forecaster}: MSE {m.Mse:F3} MAE {m.Mae:F3} ({seconds:F1} s)");
+        }
+    }
+
+    private static ForecastMetrics Score(WindowSet set, float[] forecast)
+    {
+        int h = set.Horizon;
+        int w = 0;
+        return ForecastEvaluation.Evaluate(set, (x, y) => forecast.AsSpan(h * w++, h).CopyTo(y));
+    }
+
+    private static int[] ParseList(string s, string option)
+    {
+        var values = s.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        if (values.Length == 0 || values.Any(v => v <= 0))
+            throw new ArgumentOutOfRangeException(option, s, $"Option {option} must be a comma-separated list of positive integers; got '{s}'.");
+        return values;
+    }
+
+    private static void Plot(ScenarioContext context, string path, ForecastSplit split, OrthoRidgeForecaster ridge, float[]? residual, string name)
+    {
+        // The last channel (OT in the ETT files), the middle test window.
+        var test = split.Test;
+        int channel = test.ChannelCount - 1;
+        int window = channel * test.WindowsPerChannel + test.WindowsPerChannel / 2;
+        int t = test.Lookback, h = test.Horizon;
+        var plt = new ScottPlot.Plot();
+        var history = test.Input(window).ToArray().Select(v => (double)v).ToArray();
+        var actual = test.Target(window).ToArray().Select(v => (double)v).ToArray();
+        var xsHist = Enumerable.Range(0, t).Select(i => (double)i).ToArray();
+        var xsFut = Enumerable.Range(t, h).Select(i => (double)i).ToArray();
+        plt.Add.Scatter(xsHist, history).LegendText = "input";
+        plt.Add.Scatter(xsFut, actual).LegendText = "actual";
+        plt.Add.Scatter(xsFut, ridge.Forecast(test.Input(window)).Select(v => (double)v).ToArray()).LegendText = "OrthoRidge";
+        if (residual != null)
+            plt.Add.Scatter(xsFut, residual.AsSpan(window * h, h).ToArray().Select(v => (double)v).ToArray()).LegendText = "OrthoRidge+LightGbm";
+        plt.Title($"{name} {split.Series.ColumnNames[channel]} (z-scored), test window {window % test.WindowsPerChannel}, T = {t}, H = {h}");
+        plt.XLabel("step");
+        plt.ShowLegend();
+        plt.SavePng(path, 1000, 450);
+        AnsiConsole.MarkupLine($"Plot written to [bold]{Markup.Escape(path)}[/]");
+    }
+}

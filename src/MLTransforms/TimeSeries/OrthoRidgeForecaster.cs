@@ -1,0 +1,295 @@
+using System.Diagnostics;
+using MathNet.Numerics.LinearAlgebra;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLTransforms.Onnx;
+
+namespace MLTransforms.TimeSeries;
+
+/// <summary>Rarely changed settings of <see cref="OrthoRidgeForecastEstimator"/>.</summary>
+public sealed class OrthoRidgeOptions
+{
+    /// <summary>Per-window normalisation (default: subtract the input window's mean).</summary>
+    public WindowNormalization Normalization { get; set; } = WindowNormalization.SubtractMean;
+
+    /// <summary>Candidate ridge penalties, relative to trace(S_zz) / T (the mean input energy of the train windows).</summary>
+    public double[] Penalties { get; set; } = [1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1, 3];
+
+    /// <summary>Candidate penalty shapes alpha: input coefficient j is penalised by lambda (mu_j / mean mu)^-alpha.
+    /// 0 is plain ridge.</summary>
+    public double[] PenaltyShapes { get; set; } = [0, 0.5, 1];
+
+    /// <summary>
+    /// Choose penalty and shape per output coefficient and truncate outputs that validate better at zero (default);
+    /// false: one shared (penalty, shape) for all outputs, no truncation.
+    /// </summary>
+    public bool PerCoefficient { get; set; } = true;
+
+    /// <summary>Keep at most this many output coefficients (hard truncation); <see langword="null"/>: H.</summary>
+    public int? OutputComponents { get; set; }
+
+    /// <summary>Normalisation used to fit the OrthoTrans bases.</summary>
+    public OrthoTransNormalization BasisNormalization { get; set; } = OrthoTransNormalization.Symmetric;
+
+    /// <summary>Name of the target column (<c>Vector&lt;Single, H&gt;</c>) when fitting from a data view.</summary>
+    public string TargetColumnName { get; set; } = "Target";
+
+    /// <summary>When fitting from a data view without validation data: every fifth block of 64 rows is held out to
+    /// choose penalties (then the model is refitted on all rows). Set false to hold nothing out and use the first
+    /// penalty and shape.</summary>
+    public bool HoldOutValidation { get; set; } = true;
+}
+
+/// <summary>
+/// A closed-form, channel-independent linear forecaster in the OrthoTrans domain (after OLinear, Yue et al. 2025,
+/// arXiv 2505.08550): each input window x (length T) is normalised (by default its mean m removed), projected on
+/// the input OrthoTrans basis z = P_T (x - m), mapped to decorrelated target coefficients c = B z by ridge
+/// regressions whose penalties are chosen per coefficient on validation windows, and brought back:
+/// y = P_H^T c + m. The whole map is linear, y = M x, so the fitted <see cref="OrthoRidgeForecaster"/> is one
+/// H x T matrix.
+/// </summary>
+public sealed class OrthoRidgeForecastEstimator : VectorEstimator<OrthoRidgeForecaster>
+{
+    private readonly OrthoRidgeOptions _options;
+
+    internal OrthoRidgeForecastEstimator(string outputColumnName, string inputColumnName, OrthoRidgeOptions? options)
+        : base(outputColumnName, inputColumnName)
+    {
+        _options = options ?? new OrthoRidgeOptions();
+        SchemaChecks.CheckOption(_options.Penalties is { Length: > 0 } && _options.Penalties.All(p => p >= 0 && double.IsFinite(p)),
+            nameof(OrthoRidgeOptions.Penalties), _options.Penalties?.Length, "a non-empty list of finite values >= 0");
+        SchemaChecks.CheckOption(_options.PenaltyShapes is { Length: > 0 } && _options.PenaltyShapes.All(double.IsFinite),
+            nameof(OrthoRidgeOptions.PenaltyShapes), _options.PenaltyShapes?.Length, "a non-empty list of finite values");
+        SchemaChecks.CheckOption(_options.OutputComponents is null or > 0, nameof(OrthoRidgeOptions.OutputComponents), _options.OutputComponents, "positive");
+    }
+
+    /// <summary>
+    /// Fits on the stride-1 windows of a <see cref="ForecastSplit"/> (the fast path): bases from every window of the
+    /// train rows of each channel, moments in O(rows (T+H) + (T+H)^2) per channel, penalties chosen on
+    /// <see cref="ForecastSplit.Validation"/>. The transformer reads <see cref="VectorEstimator{T}.InputColumnName"/>
+    /// (length T) and writes <see cref="VectorEstimator{T}.OutputColumnName"/> (length H).
+    /// </summary>
+    public OrthoRidgeForecaster Fit(ForecastSplit split)
+    {
+        ArgumentNullException.ThrowIfNull(split);
+        var sw = Stopwatch.StartNew();
+        var trainRows = split.TrainChannels();
+        var pt = OrthoTransBasis.Fit(trainRows, split.Lookback, _options.BasisNormalization);
+        var ph = OrthoTransBasis.Fit(trainRows, split.Horizon, _options.BasisNormalization);
+        var train = WindowMoments.From(split.Train);
+        var val = WindowMoments.From(split.Validation);
+        return Build(pt, ph, train, val, sw);
+    }
+
+    /// <summary>
+    /// Fits from data views of windows: <see cref="VectorEstimator{T}.InputColumnName"/> (<c>Vector&lt;Single, T&gt;</c>)
+    /// and <see cref="OrthoRidgeOptions.TargetColumnName"/> (<c>Vector&lt;Single, H&gt;</c>). The bases are fitted on
+    /// all training windows as one pool; penalties are chosen on <paramref name="validation"/>.
+    /// </summary>
+    public OrthoRidgeForecaster Fit(IDataView input, IDataView validation)
+    {
+        ArgumentNullException.ThrowIfNull(validation);
+        return FitViews(input, validation);
+    }
+
+    /// <summary>
+    /// Fits from a data view of windows (see <see cref="Fit(IDataView, IDataView)"/>); without separate validation
+    /// data, every fifth block of 64 rows chooses the penalties (<see cref="OrthoRidgeOptions.HoldOutValidation"/>),
+    /// then the model is refitted on all rows with those penalties.
+    /// </summary>
+    public override OrthoRidgeForecaster Fit(IDataView input) => FitViews(input, null);
+
+    private OrthoRidgeForecaster FitViews(IDataView input, IDataView? validation)
+    {
+        var sw = Stopwatch.StartNew();
+        int t = CheckInput(input);
+        var (x, rows, _) = VectorColumn.Read(input, InputColumnName);
+        var (y, yrows, h) = VectorColumn.Read(input, _options.TargetColumnName);
+        Debug.Assert(rows == yrows);
+        var pt = OrthoTransBasis.FitWindows(x, t, default, _options.BasisNormalization);
+        var ph = OrthoTransBasis.FitWindows(y, h, default, _options.BasisNormalization);
+        if (validation != null)
+        {
+            var (vx, vrows, vt) = VectorColumn.Read(validation, InputColumnName);
+            var (vy, _, vh) = VectorColumn.Read(validation, _options.TargetColumnName);
+            if (vt != t || vh != h)
+                throw new ArgumentOutOfRangeException(nameof(validation), $"Validation windows are {vt} -> {vh}; training windows are {t} -> {h}.");
+            return Build(pt, ph, Moments(x, y, rows, t, h, _ => true), Moments(vx, vy, vrows, t, h, _ => true), sw);
+        }
+        if (!_options.HoldOutValidation || rows < 10 * 64)
+            return Build(pt, ph, Moments(x, y, rows, t, h, _ => true), null, sw);
+        static bool Held(int r) => r / 64 % 5 == 4;
+        var chosen = Build(pt, ph, Moments(x, y, rows, t, h, r => !Held(r)), Moments(x, y, rows, t, h, Held), sw);
+        var all = Moments(x, y, rows, t, h, _ => true);
+        return chosen.Refit(all, sw);
+    }
+
+    private static WindowMoments Moments(float[] x, float[] y, int rows, int t, int h, Func<int, bool> take)
+    {
+        var m = new WindowMoments(t, h);
+        const int block = 256;
+        var buf = new double[block * (t + h)];
+        int n = 0;
+        for (int r = 0; r < rows; r++)
+        {
+            if (!take(r)) continue;
+            var dst = buf.AsSpan(n * (t + h), t + h);
+            for (int i = 0; i < t; i++) dst[i] = x[r * t + i];
+            for (int i = 0; i < h; i++) dst[t + i] = y[r * h + i];
+            if (++n == block) { m.AddBlock(buf, n); n = 0; }
+        }
+        m.AddBlock(buf, n);
+        return m;
+    }
+
+    private OrthoRidgeForecaster Build(OrthoTransBasis pt, OrthoTransBasis ph, WindowMoments train, WindowMoments? val, Stopwatch sw)
+    {
+        int maxOut = Math.Min(_options.OutputComponents ?? ph.Length, ph.Length);
+        var result = OrthoRidgeSolver.Solve(train.Normalised(_options.Normalization), val?.Normalised(_options.Normalization),
+            val?.Count ?? 0, pt, ph, _options.Penalties, _options.PenaltyShapes, !_options.PerCoefficient, maxOut);
+        return new OrthoRidgeForecaster(OutputColumnName, InputColumnName, pt, ph, result.Coefficients.Transpose(),
+            _options.Normalization, new OrthoRidgeFitInfo(result.Penalty, result.Shape, result.Kept.Count(k => k), result.ValidationMse,
+                train.Count, val?.Count ?? 0, sw.Elapsed), this, result.Scale);
+    }
+
+    internal OrthoRidgeForecaster Refit(OrthoRidgeForecaster chosen, WindowMoments all, Stopwatch sw)
+    {
+        // Same per-coefficient (shape, penalty) choice, solved on all rows.
+        var info = chosen.FitInfo;
+        var pt = chosen.InputBasis;
+        var ph = chosen.OutputBasis;
+        int t = pt.Length, h = ph.Length;
+        var g = all.Normalised(_options.Normalization);
+        var p1 = OrthoRidgeSolver.Rows(pt);
+        var p2 = OrthoRidgeSolver.Rows(ph);
+        var szz = p1 * g.SubMatrix(0, t, 0, t) * p1.Transpose();
+        var szc = p1 * g.SubMatrix(0, t, t, h) * p2.Transpose();
+        double meanMu = pt.Eigenvalues.Average(v => Math.Max(v, 0));
+        double floor = 1e-6 * Math.Max(pt.Eigenvalues[0], 1e-12);
+        double rescale = (szz.Trace() / t) / chosen.PenaltyScale;
+        var coef = Matrix<double>.Build.Dense(t, h);
+        foreach (var group in Enumerable.Range(0, h).Where(i => info.Penalties[i] < double.PositiveInfinity)
+                     .GroupBy(i => (info.Penalties[i], info.Shapes[i])))
+        {
+            var w = Vector<double>.Build.Dense(t, j => Math.Pow(Math.Max(pt.Eigenvalues[j], floor) / meanMu, -group.Key.Item2));
+            var a = szz + Matrix<double>.Build.DiagonalOfDiagonalVector(w * (group.Key.Item1 * rescale));
+            var cols = group.ToArray();
+            var rhs = Matrix<double>.Build.Dense(t, cols.Length, (j, k) => szc[j, cols[k]]);
+            var sol = a.Cholesky().Solve(rhs);
+            for (int k = 0; k < cols.Length; k++) coef.SetColumn(cols[k], sol.Column(k));
+        }
+        return new OrthoRidgeForecaster(OutputColumnName, InputColumnName, pt, ph, coef.Transpose(), _options.Normalization,
+            info with { TrainWindows = all.Count, TrainTime = sw.Elapsed }, this, szz.Trace() / t);
+    }
+}
+
+/// <summary>What <see cref="OrthoRidgeForecastEstimator"/> chose.</summary>
+/// <param name="Penalties">Absolute ridge penalty per output coefficient (infinity: truncated).</param>
+/// <param name="Shapes">Penalty shape alpha per output coefficient (NaN: truncated).</param>
+/// <param name="OutputComponents">Output coefficients kept.</param>
+/// <param name="ValidationMse">Validation MSE (normalised scale) of the chosen model, NaN without validation.</param>
+/// <param name="TrainWindows">Windows the model was fitted on.</param>
+/// <param name="ValidationWindows">Windows the penalties were chosen on.</param>
+/// <param name="TrainTime">Wall time of the fit.</param>
+public sealed record OrthoRidgeFitInfo(IReadOnlyList<double> Penalties, IReadOnlyList<double> Shapes, int OutputComponents,
+    double ValidationMse, long TrainWindows, long ValidationWindows, TimeSpan TrainTime);
+
+/// <summary>
+/// A fitted <see cref="OrthoRidgeForecastEstimator"/>: maps an input window <c>Vector&lt;Single, T&gt;</c> to a
+/// forecast <c>Vector&lt;Single, H&gt;</c>, y = M x with M = P_H^T B P_T (I - 1 1^T / T) + 1 1^T / T under
+/// mean removal (the mean handling folded into the matrix). ONNX: one MatMul.
+/// </summary>
+public sealed class OrthoRidgeForecaster : VectorTransformer
+{
+    private readonly float[] _weights; // H x T row-major
+    private readonly OrthoRidgeForecastEstimator? _estimator;
+
+    internal OrthoRidgeForecaster(string outputColumnName, string inputColumnName, OrthoTransBasis inputBasis, OrthoTransBasis outputBasis,
+        Matrix<double> coefficients, WindowNormalization normalization, OrthoRidgeFitInfo info, OrthoRidgeForecastEstimator? estimator,
+        double penaltyScale)
+        : base(outputColumnName, inputColumnName, inputBasis.Length, outputBasis.Length)
+    {
+        InputBasis = inputBasis;
+        OutputBasis = outputBasis;
+        Normalization = normalization;
+        FitInfo = info;
+        _estimator = estimator;
+        Coefficients = coefficients;
+        int t = inputBasis.Length, h = outputBasis.Length;
+        var m = OrthoRidgeSolver.Rows(outputBasis).Transpose() * coefficients * OrthoRidgeSolver.Rows(inputBasis);
+        if (normalization == WindowNormalization.SubtractMean)
+        {
+            // y = M (x - m 1) + m 1 = M x + (1 - M 1) a^T x with a = 1 / T.
+            for (int i = 0; i < h; i++)
+            {
+                double r = 1 - m.Row(i).Sum();
+                for (int j = 0; j < t; j++) m[i, j] += r / t;
+            }
+        }
+        _weights = new float[h * t];
+        for (int i = 0; i < h; i++)
+            for (int j = 0; j < t; j++)
+                _weights[i * t + j] = (float)m[i, j];
+        PenaltyScale = penaltyScale;
+    }
+
+    /// <summary>The input basis P_T (length T).</summary>
+    public OrthoTransBasis InputBasis { get; }
+
+    /// <summary>The output basis P_H (length H).</summary>
+    public OrthoTransBasis OutputBasis { get; }
+
+    /// <summary>The per-window normalisation.</summary>
+    public WindowNormalization Normalization { get; }
+
+    /// <summary>What the fit chose (penalties, truncation, validation MSE, time).</summary>
+    public OrthoRidgeFitInfo FitInfo { get; }
+
+    /// <summary>Lookback T.</summary>
+    public int Lookback => InputSize;
+
+    /// <summary>Horizon H.</summary>
+    public int Horizon => OutputSize;
+
+    /// <summary>The end-to-end forecast matrix M (H x T, row-major): forecast = M x.</summary>
+    public ReadOnlySpan<float> Weights => _weights;
+
+    /// <summary>B (H x T): coefficient-domain map c = B z.</summary>
+    internal Matrix<double> Coefficients { get; }
+
+    /// <summary>trace(S_zz) / T of the fit, the unit of the relative penalties.</summary>
+    internal double PenaltyScale { get; }
+
+    internal OrthoRidgeForecaster Refit(WindowMoments all, Stopwatch sw) => _estimator!.Refit(this, all, sw);
+
+    /// <summary>Forecasts every window of <paramref name="windows"/> (row-major, n x T) into n x H.</summary>
+    public float[] Forecast(ReadOnlySpan<float> windows)
+    {
+        if (windows.Length % InputSize != 0)
+            throw new ArgumentException($"Window data holds {windows.Length} values, not a multiple of the lookback {InputSize}.", nameof(windows));
+        int n = windows.Length / InputSize;
+        var result = new float[n * OutputSize];
+        for (int w = 0; w < n; w++)
+            Map(windows.Slice(w * InputSize, InputSize), result.AsSpan(w * OutputSize, OutputSize), default);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    protected override void Map(ReadOnlySpan<float> input, Span<float> output, Span<float> scratch)
+    {
+        int t = InputSize;
+        for (int i = 0; i < output.Length; i++)
+            output[i] = System.Numerics.Tensors.TensorPrimitives.Dot(_weights.AsSpan(i * t, t), input);
+    }
+
+    /// <inheritdoc/>
+    protected internal override string BuildOnnx(OnnxGraphBuilder graph, string input)
+    {
+        int t = InputSize, h = OutputSize;
+        var mt = new float[t * h];
+        for (int i = 0; i < h; i++)
+            for (int j = 0; j < t; j++)
+                mt[j * h + i] = _weights[i * t + j];
+        return graph.AddNode("MatMul", [input, graph.AddInitializer("forecast_m", mt, t, h)]);
+    }
+}
