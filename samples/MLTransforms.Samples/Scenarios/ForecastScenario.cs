@@ -44,6 +44,7 @@ public sealed class ForecastScenario : IScenario
         int[] horizons = [96, 192, 336, 720];
         string? json = null, plotPath = null;
         bool nonlinearAll = false, nonlinear = true;
+        var normalization = WindowNormalization.SubtractMean;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"Option {args[i]} needs a value.");
@@ -56,6 +57,7 @@ public sealed class ForecastScenario : IScenario
                 case "--plot": plotPath = Next(); break;
                 case "--nonlinear-all": nonlinearAll = true; break;
                 case "--no-nonlinear": nonlinear = false; break;
+                case "--normalization": normalization = Enum.Parse<WindowNormalization>(Next(), ignoreCase: true); break;
                 default: throw new ArgumentException($"Unknown option '{args[i]}' for the forecast scenario.");
             }
         }
@@ -75,7 +77,7 @@ public sealed class ForecastScenario : IScenario
                 Add("RepeatLast", t, h, last, 0);
 
                 var sw = Stopwatch.StartNew();
-                var ridge = ml.Forecasting.OrthoRidge().Fit(split);
+                var ridge = ml.Forecasting.OrthoRidge(options: new OrthoRidgeOptions { Normalization = normalization }).Fit(split);
                 double ridgeSeconds = sw.Elapsed.TotalSeconds;
                 var ridgeTest = ForecastEvaluation.Evaluate(split.Test, (x, y) => ridge.Forecast(x).CopyTo(y));
                 Add("OrthoRidge", t, h, ridgeTest, ridgeSeconds);
@@ -89,7 +91,10 @@ public sealed class ForecastScenario : IScenario
                         NumberOfIterations = 60, NumberOfLeaves = 15, LearningRate = 0.1, MinimumExampleCountPerLeaf = 50, Seed = 1,
                         NumberOfThreads = 2, Verbose = false, Silent = true,
                     });
-                    var residual = ml.Forecasting.OrthoResidual(trainer, options: new OrthoResidualOptions { Components = 8, MaxTrainingWindows = 20000, Seed = 1 }).Fit(split);
+                    var residual = ml.Forecasting.OrthoResidual(trainer, options: new OrthoResidualOptions
+                    {
+                        Components = 8, MaxTrainingWindows = 20000, Seed = 1, Ridge = new OrthoRidgeOptions { Normalization = normalization },
+                    }).Fit(split);
                     double seconds = sw.Elapsed.TotalSeconds;
                     residualForecast = residual.Forecast(ml, split.Test.InputArray());
                     var metrics = Score(split.Test, residualForecast);
