@@ -45,6 +45,7 @@ public sealed class ForecastScenario : IScenario
         string? json = null, plotPath = null;
         bool nonlinearAll = false, nonlinear = true;
         var normalization = WindowNormalization.SubtractMean;
+        bool perCoefficient = true;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"Option {args[i]} needs a value.");
@@ -57,6 +58,7 @@ public sealed class ForecastScenario : IScenario
                 case "--plot": plotPath = Next(); break;
                 case "--nonlinear-all": nonlinearAll = true; break;
                 case "--no-nonlinear": nonlinear = false; break;
+                case "--shared-penalty": perCoefficient = false; break;
                 case "--normalization": normalization = Enum.Parse<WindowNormalization>(Next(), ignoreCase: true); break;
                 default: throw new ArgumentException($"Unknown option '{args[i]}' for the forecast scenario.");
             }
@@ -77,7 +79,7 @@ public sealed class ForecastScenario : IScenario
                 Add("RepeatLast", t, h, last, 0);
 
                 var sw = Stopwatch.StartNew();
-                var ridge = ml.Forecasting.OrthoRidge(options: new OrthoRidgeOptions { Normalization = normalization }).Fit(split);
+                var ridge = ml.Forecasting.OrthoRidge(options: new OrthoRidgeOptions { Normalization = normalization, PerCoefficient = perCoefficient }).Fit(split);
                 double ridgeSeconds = sw.Elapsed.TotalSeconds;
                 var ridgeTest = ForecastEvaluation.Evaluate(split.Test, (x, y) => ridge.Forecast(x).CopyTo(y));
                 Add("OrthoRidge", t, h, ridgeTest, ridgeSeconds);

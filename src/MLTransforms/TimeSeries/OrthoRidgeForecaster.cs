@@ -19,6 +19,10 @@ public sealed class OrthoRidgeOptions
     /// 0 is plain ridge.</summary>
     public double[] PenaltyShapes { get; set; } = [0, 0.5, 1];
 
+    /// <summary>Candidate penalty factors of the level input under <see cref="WindowNormalization.SubtractMeanKeepLevel"/>
+    /// (large: the level is removed; small: it is kept).</summary>
+    public double[] LevelPenalties { get; set; } = [1e-3, 1, 1e6];
+
     /// <summary>
     /// Choose penalty and shape per output coefficient and truncate outputs that validate better at zero (default);
     /// false: one shared (penalty, shape) for all outputs, no truncation.
@@ -60,6 +64,8 @@ public sealed class OrthoRidgeForecastEstimator : VectorEstimator<OrthoRidgeFore
             nameof(OrthoRidgeOptions.Penalties), _options.Penalties?.Length, "a non-empty list of finite values >= 0");
         SchemaChecks.CheckOption(_options.PenaltyShapes is { Length: > 0 } && _options.PenaltyShapes.All(double.IsFinite),
             nameof(OrthoRidgeOptions.PenaltyShapes), _options.PenaltyShapes?.Length, "a non-empty list of finite values");
+        SchemaChecks.CheckOption(_options.LevelPenalties is { Length: > 0 } && _options.LevelPenalties.All(p => p > 0 && double.IsFinite(p)),
+            nameof(OrthoRidgeOptions.LevelPenalties), _options.LevelPenalties?.Length, "a non-empty list of finite values > 0");
         SchemaChecks.CheckOption(_options.OutputComponents is null or > 0, nameof(OrthoRidgeOptions.OutputComponents), _options.OutputComponents, "positive");
     }
 
@@ -145,53 +151,75 @@ public sealed class OrthoRidgeForecastEstimator : VectorEstimator<OrthoRidgeFore
     private OrthoRidgeForecaster Build(OrthoTransBasis pt, OrthoTransBasis ph, WindowMoments train, WindowMoments? val, Stopwatch sw)
     {
         int maxOut = Math.Min(_options.OutputComponents ?? ph.Length, ph.Length);
+        var rotation = InputRotation(pt);
+        var (weights, shapes, levels) = WeightSets(pt);
         var result = OrthoRidgeSolver.Solve(train.Normalised(_options.Normalization), val?.Normalised(_options.Normalization),
-            val?.Count ?? 0, pt, ph, _options.Penalties, _options.PenaltyShapes, !_options.PerCoefficient, maxOut);
-        return new OrthoRidgeForecaster(OutputColumnName, InputColumnName, pt, ph, result.Coefficients.Transpose(),
-            _options.Normalization, new OrthoRidgeFitInfo(result.Penalty, result.Shape, result.Kept.Count(k => k), result.ValidationMse,
-                train.Count, val?.Count ?? 0, sw.Elapsed), this, result.Scale);
+            val?.Count ?? 0, rotation, ph, _options.Penalties, weights, !_options.PerCoefficient, maxOut);
+        var info = new OrthoRidgeFitInfo(result.Penalty,
+            result.WeightSet.Select(w => w < 0 ? double.NaN : shapes[w]).ToArray(),
+            result.WeightSet.Select(w => w < 0 ? double.NaN : levels[w]).ToArray(),
+            result.WeightSet.Count(w => w >= 0), result.ValidationMse, train.Count, val?.Count ?? 0, sw.Elapsed);
+        return new OrthoRidgeForecaster(OutputColumnName, InputColumnName, pt, ph, result.Coefficients, _options.Normalization, info,
+            this, result.Scale, result.WeightSet);
+    }
+
+    /// <summary>R: P_T, with a 1 appended for the level feature.</summary>
+    private Matrix<double> InputRotation(OrthoTransBasis pt)
+    {
+        int t = pt.Length, d = WindowMoments.InputFeatures(t, _options.Normalization);
+        var r = Matrix<double>.Build.Dense(d, d);
+        r.SetSubMatrix(0, 0, OrthoRidgeSolver.Rows(pt));
+        if (d > t) r[t, t] = 1;
+        return r;
+    }
+
+    /// <summary>Penalty weights per input coordinate: (mu_j / mean mu)^-alpha for each shape, times each level factor
+    /// on the level coordinate.</summary>
+    private (List<Vector<double>> Weights, List<double> Shapes, List<double> Levels) WeightSets(OrthoTransBasis pt)
+    {
+        int t = pt.Length;
+        bool level = _options.Normalization == WindowNormalization.SubtractMeanKeepLevel;
+        double meanMu = pt.Eigenvalues.Average(v => Math.Max(v, 0));
+        double floor = 1e-6 * Math.Max(pt.Eigenvalues[0], 1e-12);
+        var weights = new List<Vector<double>>();
+        var shapes = new List<double>();
+        var levels = new List<double>();
+        foreach (double alpha in _options.PenaltyShapes)
+            foreach (double f in level ? _options.LevelPenalties : [double.NaN])
+            {
+                var w = Vector<double>.Build.Dense(t + (level ? 1 : 0), j => j < t ? Math.Pow(Math.Max(pt.Eigenvalues[j], floor) / meanMu, -alpha) : f);
+                weights.Add(w);
+                shapes.Add(alpha);
+                levels.Add(f);
+            }
+        return (weights, shapes, levels);
     }
 
     internal OrthoRidgeForecaster Refit(OrthoRidgeForecaster chosen, WindowMoments all, Stopwatch sw)
     {
-        // Same per-coefficient (shape, penalty) choice, solved on all rows.
-        var info = chosen.FitInfo;
+        // Same per-coefficient choice of weights and relative penalty, solved on all rows.
         var pt = chosen.InputBasis;
-        var ph = chosen.OutputBasis;
-        int t = pt.Length, h = ph.Length;
         var g = all.Normalised(_options.Normalization);
-        var p1 = OrthoRidgeSolver.Rows(pt);
-        var p2 = OrthoRidgeSolver.Rows(ph);
-        var szz = p1 * g.SubMatrix(0, t, 0, t) * p1.Transpose();
-        var szc = p1 * g.SubMatrix(0, t, t, h) * p2.Transpose();
-        double meanMu = pt.Eigenvalues.Average(v => Math.Max(v, 0));
-        double floor = 1e-6 * Math.Max(pt.Eigenvalues[0], 1e-12);
-        double rescale = (szz.Trace() / t) / chosen.PenaltyScale;
-        var coef = Matrix<double>.Build.Dense(t, h);
-        foreach (var group in Enumerable.Range(0, h).Where(i => info.Penalties[i] < double.PositiveInfinity)
-                     .GroupBy(i => (info.Penalties[i], info.Shapes[i])))
-        {
-            var w = Vector<double>.Build.Dense(t, j => Math.Pow(Math.Max(pt.Eigenvalues[j], floor) / meanMu, -group.Key.Item2));
-            var a = szz + Matrix<double>.Build.DiagonalOfDiagonalVector(w * (group.Key.Item1 * rescale));
-            var cols = group.ToArray();
-            var rhs = Matrix<double>.Build.Dense(t, cols.Length, (j, k) => szc[j, cols[k]]);
-            var sol = a.Cholesky().Solve(rhs);
-            for (int k = 0; k < cols.Length; k++) coef.SetColumn(cols[k], sol.Column(k));
-        }
-        return new OrthoRidgeForecaster(OutputColumnName, InputColumnName, pt, ph, coef.Transpose(), _options.Normalization,
-            info with { TrainWindows = all.Count, TrainTime = sw.Elapsed }, this, szz.Trace() / t);
+        var rotation = InputRotation(pt);
+        int d = rotation.RowCount;
+        double scale = (rotation * g.SubMatrix(0, d, 0, d) * rotation.Transpose()).Trace() / d;
+        var penalty = chosen.FitInfo.Penalties.Select(p => p * scale / chosen.PenaltyScale).ToArray();
+        var coef = OrthoRidgeSolver.SolveFixed(g, rotation, chosen.OutputBasis, WeightSets(pt).Weights, chosen.WeightSet, penalty);
+        return new OrthoRidgeForecaster(OutputColumnName, InputColumnName, pt, chosen.OutputBasis, coef, _options.Normalization,
+            chosen.FitInfo with { Penalties = penalty, TrainWindows = all.Count, TrainTime = sw.Elapsed }, this, scale, chosen.WeightSet);
     }
 }
 
 /// <summary>What <see cref="OrthoRidgeForecastEstimator"/> chose.</summary>
 /// <param name="Penalties">Absolute ridge penalty per output coefficient (infinity: truncated).</param>
 /// <param name="Shapes">Penalty shape alpha per output coefficient (NaN: truncated).</param>
+/// <param name="LevelPenalties">Level penalty factor per output coefficient (NaN: truncated or no level feature).</param>
 /// <param name="OutputComponents">Output coefficients kept.</param>
 /// <param name="ValidationMse">Validation MSE (normalised scale) of the chosen model, NaN without validation.</param>
 /// <param name="TrainWindows">Windows the model was fitted on.</param>
 /// <param name="ValidationWindows">Windows the penalties were chosen on.</param>
 /// <param name="TrainTime">Wall time of the fit.</param>
-public sealed record OrthoRidgeFitInfo(IReadOnlyList<double> Penalties, IReadOnlyList<double> Shapes, int OutputComponents,
+public sealed record OrthoRidgeFitInfo(IReadOnlyList<double> Penalties, IReadOnlyList<double> Shapes, IReadOnlyList<double> LevelPenalties, int OutputComponents,
     double ValidationMse, long TrainWindows, long ValidationWindows, TimeSpan TrainTime);
 
 /// <summary>
@@ -206,7 +234,7 @@ public sealed class OrthoRidgeForecaster : VectorTransformer
 
     internal OrthoRidgeForecaster(string outputColumnName, string inputColumnName, OrthoTransBasis inputBasis, OrthoTransBasis outputBasis,
         Matrix<double> coefficients, WindowNormalization normalization, OrthoRidgeFitInfo info, OrthoRidgeForecastEstimator? estimator,
-        double penaltyScale)
+        double penaltyScale, int[] weightSet)
         : base(outputColumnName, inputColumnName, inputBasis.Length, outputBasis.Length)
     {
         InputBasis = inputBasis;
@@ -214,15 +242,19 @@ public sealed class OrthoRidgeForecaster : VectorTransformer
         Normalization = normalization;
         FitInfo = info;
         _estimator = estimator;
-        Coefficients = coefficients;
+        PenaltyScale = penaltyScale;
+        WeightSet = weightSet;
         int t = inputBasis.Length, h = outputBasis.Length;
-        var m = OrthoRidgeSolver.Rows(outputBasis).Transpose() * coefficients * OrthoRidgeSolver.Rows(inputBasis);
-        if (normalization == WindowNormalization.SubtractMean)
+        // coefficients: D x H. Forecast y' = P_H^T B^T [P_T x'; m].
+        var pht = OrthoRidgeSolver.Rows(outputBasis).Transpose();
+        var m = pht * coefficients.SubMatrix(0, t, 0, h).Transpose() * OrthoRidgeSolver.Rows(inputBasis);
+        if (normalization != WindowNormalization.None)
         {
-            // y = M (x - m 1) + m 1 = M x + (1 - M 1) a^T x with a = 1 / T.
+            // x' = x - 1 a^T x, m = a^T x with a = 1 / T: y = M (I - 1 a^T) x + (P_H^T b + 1) a^T x.
+            var level = normalization == WindowNormalization.SubtractMeanKeepLevel ? pht * coefficients.Row(t) : Vector<double>.Build.Dense(h);
             for (int i = 0; i < h; i++)
             {
-                double r = 1 - m.Row(i).Sum();
+                double r = 1 - m.Row(i).Sum() + level[i];
                 for (int j = 0; j < t; j++) m[i, j] += r / t;
             }
         }
@@ -230,7 +262,6 @@ public sealed class OrthoRidgeForecaster : VectorTransformer
         for (int i = 0; i < h; i++)
             for (int j = 0; j < t; j++)
                 _weights[i * t + j] = (float)m[i, j];
-        PenaltyScale = penaltyScale;
     }
 
     /// <summary>The input basis P_T (length T).</summary>
@@ -254,8 +285,8 @@ public sealed class OrthoRidgeForecaster : VectorTransformer
     /// <summary>The end-to-end forecast matrix M (H x T, row-major): forecast = M x.</summary>
     public ReadOnlySpan<float> Weights => _weights;
 
-    /// <summary>B (H x T): coefficient-domain map c = B z.</summary>
-    internal Matrix<double> Coefficients { get; }
+    /// <summary>Chosen penalty-weight set per output coefficient (-1: truncated).</summary>
+    internal int[] WeightSet { get; }
 
     /// <summary>trace(S_zz) / T of the fit, the unit of the relative penalties.</summary>
     internal double PenaltyScale { get; }

@@ -12,6 +12,15 @@ public enum WindowNormalization
     /// the linear part of RevIN). For a linear forecaster without intercept, also dividing by the window's standard
     /// deviation would not change any forecast (the map is scale-equivariant), so it is not offered here.</summary>
     SubtractMean,
+
+    /// <summary>
+    /// Subtract the window mean m as in <see cref="SubtractMean"/>, and give m to the model as one more input
+    /// coordinate with its own penalty, chosen on validation per output coefficient: a heavy penalty gives
+    /// <see cref="SubtractMean"/>, none gives (a reparametrised) plain ridge on the raw window, so the data decides
+    /// how much of the level to keep. Not chosen by default: plain validation choices between normalisations have
+    /// picked the wrong one for ETTh1's test period.
+    /// </summary>
+    SubtractMeanKeepLevel,
 }
 
 /// <summary>
@@ -60,7 +69,12 @@ internal sealed class WindowMoments
         Count += rows;
     }
 
-    /// <summary>The Gram matrix after <paramref name="normalization"/> (a new (T+H) x (T+H) matrix).</summary>
+    /// <summary>Input features per window under <paramref name="normalization"/>: T, or T + 1 with the level.</summary>
+    public static int InputFeatures(int lookback, WindowNormalization normalization)
+        => normalization == WindowNormalization.SubtractMeanKeepLevel ? lookback + 1 : lookback;
+
+    /// <summary>The Gram matrix of [inputs; targets] after <paramref name="normalization"/>: (T+H) square, or (T+1+H)
+    /// with the window mean as input T under <see cref="WindowNormalization.SubtractMeanKeepLevel"/>.</summary>
     public Matrix<double> Normalised(WindowNormalization normalization)
     {
         int l = Size, t = Lookback;
@@ -80,6 +94,16 @@ internal sealed class WindowMoments
         for (int i = 0; i < l; i++)
             for (int j = 0; j < l; j++)
                 g[i, j] = g[i, j] - u[i] - u[j] + aga;
-        return g;
+        if (normalization == WindowNormalization.SubtractMean) return g;
+        // E[w' m] = G a - 1 (a^T G a), E[m m] = a^T G a; insert m after the inputs.
+        var aug = Matrix<double>.Build.Dense(l + 1, l + 1);
+        int Map(int i) => i < t ? i : i + 1;
+        for (int i = 0; i < l; i++)
+        {
+            for (int j = 0; j < l; j++) aug[Map(i), Map(j)] = g[i, j];
+            aug[Map(i), t] = aug[t, Map(i)] = u[i] - aga;
+        }
+        aug[t, t] = aga;
+        return aug;
     }
 }
