@@ -61,6 +61,7 @@ internal sealed class WindowMoments
     public void AddBlock(double[] block, int rows)
     {
         if (rows == 0) return;
+        if (block.Length != Size * rows) block = block[..(Size * rows)];
         var b = Matrix<double>.Build.Dense(Size, rows, block); // column-major: each window is a column
         var g = b.TransposeAndMultiply(b);
         for (int i = 0; i < Size; i++)
