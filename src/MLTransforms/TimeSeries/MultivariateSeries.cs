@@ -72,7 +72,7 @@ public sealed class MultivariateSeries
             if (channels[c].Length != n)
                 throw new ArgumentException($"Channel '{columnNames[c]}' has {channels[c].Length} rows; expected {n} like channel '{columnNames[0]}'.", nameof(channels));
             copy[c] = (float[])channels[c].Clone();
-            Clean(copy[c], columnNames[c], missing, rowOffset: 0);
+            Clean(copy[c], columnNames[c], missing, null);
         }
         return new MultivariateSeries(name, columnNames.ToArray(), copy);
     }
@@ -118,7 +118,7 @@ public sealed class MultivariateSeries
         var channels = values.Select(v => v.ToArray()).ToArray();
         var channelNames = keep.Select(i => names[i]).ToArray();
         for (int c = 0; c < channels.Length; c++)
-            Clean(channels[c], channelNames[c], missing, rowOffset: 0);
+            Clean(channels[c], channelNames[c], missing, path);
         return new MultivariateSeries(Path.GetFileNameWithoutExtension(path), channelNames, channels);
     }
 
@@ -151,7 +151,7 @@ public sealed class MultivariateSeries
             throw new InvalidOperationException("The data has no rows: cannot build a series.");
         var channels = values.Select(v => v.ToArray()).ToArray();
         for (int c = 0; c < channels.Length; c++)
-            Clean(channels[c], cols[c].Name, missing, rowOffset: 0);
+            Clean(channels[c], cols[c].Name, missing, null);
         return new MultivariateSeries(name, cols.Select(c => c.Name).ToArray(), channels);
     }
 
@@ -166,13 +166,15 @@ public sealed class MultivariateSeries
         throw new ArgumentOutOfRangeException(nameof(col), $"Schema mismatch for input column '{col.Name}': expected Single, Double or an integer, got {SchemaChecks.Describe(col.Type)}.");
     }
 
-    private static void Clean(float[] values, string column, MissingValueHandling missing, int rowOffset)
+    private static void Clean(float[] values, string column, MissingValueHandling missing, string? csvPath)
     {
         int first = Array.FindIndex(values, v => !float.IsFinite(v));
         if (first < 0) return;
         if (missing == MissingValueHandling.Throw)
             throw new InvalidOperationException(
-                $"Column '{column}' holds a missing or non-finite value ({values[first]}) at row {first + rowOffset}: expected finite values. Clean the data or load with MissingValueHandling.CarryForward.");
+                $"Column '{column}' holds a missing or non-finite value ({values[first]}) at row {first}" +
+                (csvPath is null ? "" : $" (line {first + 2} of '{csvPath}')") +
+                ": expected finite values. Clean the data or load with MissingValueHandling.CarryForward.");
         int firstFinite = Array.FindIndex(values, float.IsFinite);
         if (firstFinite < 0)
             throw new InvalidOperationException($"Column '{column}' holds no finite value at all: nothing to carry forward.");
