@@ -17,7 +17,7 @@ public sealed class ForecastScenario : IScenario
     public string Name => "forecast";
 
     /// <inheritdoc/>
-    public string Description => "OrthoTrans forecasters on ETTh1 (--data csv --lookback 96 --horizons 96,192,336,720 --nonlinear-all --json path)";
+    public string Description => "OrthoTrans forecasters on ETTh1 (--data csv --lookback 96 --horizons 96,192,336,720 --nonlinear-all --no-nonlinear --normalization none|subtractmean|subtractmeankeeplevel --shared-penalty --json path)";
 
     /// <inheritdoc/>
     public int Order => 40;
@@ -43,9 +43,10 @@ public sealed class ForecastScenario : IScenario
         int[] lookbacks = [96];
         int[] horizons = [96, 192, 336, 720];
         string? json = null, plotPath = null;
-        bool nonlinearAll = false, nonlinear = true;
+        bool nonlinear = true, nonlinearAll = false;
         var normalization = WindowNormalization.SubtractMean;
         bool perCoefficient = true;
+        int trees = 40, maxWindows = 10000, components = 4;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"Option {args[i]} needs a value.");
@@ -56,9 +57,12 @@ public sealed class ForecastScenario : IScenario
                 case "--horizons": horizons = ParseList(Next(), "--horizons"); break;
                 case "--json": json = Next(); break;
                 case "--plot": plotPath = Next(); break;
-                case "--nonlinear-all": nonlinearAll = true; break;
                 case "--no-nonlinear": nonlinear = false; break;
+                case "--nonlinear-all": nonlinearAll = true; break;
                 case "--shared-penalty": perCoefficient = false; break;
+                case "--trees": trees = ParseList(Next(), "--trees")[0]; break;
+                case "--windows": maxWindows = ParseList(Next(), "--windows")[0]; break;
+                case "--components": components = ParseList(Next(), "--components")[0]; break;
                 case "--normalization": normalization = Enum.Parse<WindowNormalization>(Next(), ignoreCase: true); break;
                 default: throw new ArgumentException($"Unknown option '{args[i]}' for the forecast scenario.");
             }
@@ -85,17 +89,17 @@ public sealed class ForecastScenario : IScenario
                 Add("OrthoRidge", t, h, ridgeTest, ridgeSeconds);
 
                 float[]? residualForecast = null;
-                if (nonlinear && (nonlinearAll || h == horizons[0]) && t == lookbacks[0])
+                if (nonlinear && (nonlinearAll || h == horizons[0]))
                 {
                     sw.Restart();
                     var trainer = ml.Regression.Trainers.LightGbm(new Microsoft.ML.Trainers.LightGbm.LightGbmRegressionTrainer.Options
                     {
-                        NumberOfIterations = 60, NumberOfLeaves = 15, LearningRate = 0.1, MinimumExampleCountPerLeaf = 50, Seed = 1,
-                        NumberOfThreads = 2, Verbose = false, Silent = true,
+                        NumberOfIterations = trees, NumberOfLeaves = 15, LearningRate = 0.1, MinimumExampleCountPerLeaf = 50, Seed = 1,
+                        NumberOfThreads = 1, Verbose = false, Silent = true,
                     });
                     var residual = ml.Forecasting.OrthoResidual(trainer, options: new OrthoResidualOptions
                     {
-                        Components = 8, MaxTrainingWindows = 20000, Seed = 1, Ridge = new OrthoRidgeOptions { Normalization = normalization },
+                        Components = components, MaxTrainingWindows = maxWindows, MaxValidationWindows = maxWindows, Seed = 1, Ridge = new OrthoRidgeOptions { Normalization = normalization },
                     }).Fit(split);
                     double seconds = sw.Elapsed.TotalSeconds;
                     residualForecast = residual.Forecast(ml, split.Test.InputArray());
