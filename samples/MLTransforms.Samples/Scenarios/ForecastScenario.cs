@@ -17,7 +17,7 @@ public sealed class ForecastScenario : IScenario
     public string Name => "forecast";
 
     /// <inheritdoc/>
-    public string Description => "OrthoTrans forecasters on ETTh1 (--data csv --lookback 96 --horizons 96,192,336,720 --nonlinear-all --no-nonlinear --normalization none|subtractmean|subtractmeankeeplevel --shared-penalty --json path)";
+    public string Description => "OrthoTrans forecasters on ETTh1 (--data csv --lookback 96|auto --horizons 96,192,336,720 --nonlinear-all --no-nonlinear --normalization none|subtractmean|subtractmeankeeplevel --shared-penalty --json path)";
 
     /// <inheritdoc/>
     public int Order => 40;
@@ -45,7 +45,7 @@ public sealed class ForecastScenario : IScenario
         string? json = null, plotPath = null;
         bool nonlinear = true, nonlinearAll = false;
         var normalization = WindowNormalization.SubtractMean;
-        bool perCoefficient = true;
+        bool perCoefficient = true, selectLookback = false;
         int trees = 40, maxWindows = 10000, components = 4;
         for (int i = 0; i < args.Length; i++)
         {
@@ -53,7 +53,11 @@ public sealed class ForecastScenario : IScenario
             switch (args[i])
             {
                 case "--data": data = Next(); break;
-                case "--lookback": lookbacks = ParseList(Next(), "--lookback"); break;
+                case "--lookback":
+                    string v = Next();
+                    if (v == "auto") selectLookback = true;
+                    else lookbacks = ParseList(v, "--lookback");
+                    break;
                 case "--horizons": horizons = ParseList(Next(), "--horizons"); break;
                 case "--json": json = Next(); break;
                 case "--plot": plotPath = Next(); break;
@@ -75,7 +79,7 @@ public sealed class ForecastScenario : IScenario
         var results = new List<ResultRow>();
         var table = new Table().AddColumns("T", "H", "forecaster", "MSE", "MAE", "train s", "published MSE / MAE (T = 96)");
         bool plotted = false;
-        foreach (int t in lookbacks)
+        foreach (int t in selectLookback ? [] : lookbacks)
             foreach (int h in horizons)
             {
                 var split = ForecastSplit.Create(series, t, h);
@@ -112,6 +116,18 @@ public sealed class ForecastScenario : IScenario
                     plotted = true;
                 }
             }
+        if (selectLookback)
+        {
+            int[] candidates = [96, 192, 336, 512, 720];
+            foreach (int h in horizons)
+            {
+                var selection = ml.Forecasting.OrthoRidge(options: new OrthoRidgeOptions { Normalization = normalization, PerCoefficient = perCoefficient })
+                    .FitSelectingLookback(series, h, candidates);
+                var m = ForecastEvaluation.Evaluate(selection.Split.Test, (x, y) => selection.Forecaster.Forecast(x).CopyTo(y));
+                AnsiConsole.MarkupLine($"  H={h}: validation MSE by lookback " + string.Join(", ", selection.ValidationMse.Select(kv => $"{kv.Key}: {kv.Value:F3}")));
+                Add("OrthoRidge(T on val)", selection.Split.Lookback, h, m, selection.TrainTime.TotalSeconds);
+            }
+        }
         AnsiConsole.Write(table);
         if (json != null)
         {
@@ -167,7 +183,7 @@ public sealed class ForecastScenario : IScenario
             plt.Add.Scatter(xsFut, residual.AsSpan(window * h, h).ToArray().Select(v => (double)v).ToArray()).LegendText = "OrthoRidge+LightGbm";
         plt.Title($"{name} {split.Series.ColumnNames[channel]} (z-scored), test window {window % test.WindowsPerChannel}, T = {t}, H = {h}");
         plt.XLabel("step");
-        plt.ShowLegend();
+        plt.ShowLegend(ScottPlot.Alignment.UpperLeft);
         plt.SavePng(path, 1000, 450);
         AnsiConsole.MarkupLine($"Plot written to [bold]{Markup.Escape(path)}[/]");
     }

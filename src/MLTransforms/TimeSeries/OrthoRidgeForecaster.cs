@@ -88,6 +88,35 @@ public sealed class OrthoRidgeForecastEstimator : VectorEstimator<OrthoRidgeFore
     }
 
     /// <summary>
+    /// Fits one forecaster per candidate lookback on <paramref name="series"/> and keeps the one with the lowest
+    /// validation MSE. Under the standard protocol the validation targets are the same rows for every lookback
+    /// (validation starts T rows early), so the comparison is fair.
+    /// </summary>
+    /// <param name="series">The series.</param>
+    /// <param name="horizon">Forecast length H.</param>
+    /// <param name="lookbacks">Candidate lookbacks T, e.g. 96, 192, 336, 512, 720.</param>
+    /// <param name="protocol">Split protocol.</param>
+    /// <param name="progress">Reports each candidate's lookback and validation MSE.</param>
+    public LookbackSelection FitSelectingLookback(MultivariateSeries series, int horizon, IReadOnlyList<int> lookbacks,
+        SplitProtocol protocol = SplitProtocol.Auto, IProgress<(int Lookback, double ValidationMse)>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        SchemaChecks.CheckOption(lookbacks is { Count: > 0 }, nameof(lookbacks), lookbacks?.Count, "a non-empty list");
+        var sw = Stopwatch.StartNew();
+        var scores = new Dictionary<int, double>();
+        (ForecastSplit Split, OrthoRidgeForecaster Model)? best = null;
+        foreach (int t in lookbacks)
+        {
+            var split = ForecastSplit.Create(series, t, horizon, protocol);
+            var model = Fit(split);
+            scores[t] = model.FitInfo.ValidationMse;
+            progress?.Report((t, scores[t]));
+            if (best is null || scores[t] < best.Value.Model.FitInfo.ValidationMse) best = (split, model);
+        }
+        return new LookbackSelection(best!.Value.Split, best.Value.Model, scores, sw.Elapsed);
+    }
+
+    /// <summary>
     /// Fits from data views of windows: <see cref="VectorEstimator{T}.InputColumnName"/> (<c>Vector&lt;Single, T&gt;</c>)
     /// and <see cref="OrthoRidgeOptions.TargetColumnName"/> (<c>Vector&lt;Single, H&gt;</c>). The bases are fitted on
     /// all training windows as one pool; penalties are chosen on <paramref name="validation"/>.
@@ -209,6 +238,13 @@ public sealed class OrthoRidgeForecastEstimator : VectorEstimator<OrthoRidgeFore
             chosen.FitInfo with { Penalties = penalty, TrainWindows = all.Count, TrainTime = sw.Elapsed }, this, scale, chosen.WeightSet);
     }
 }
+
+/// <summary>The result of <see cref="OrthoRidgeForecastEstimator.FitSelectingLookback"/>.</summary>
+/// <param name="Split">The split at the chosen lookback.</param>
+/// <param name="Forecaster">The forecaster at the chosen lookback.</param>
+/// <param name="ValidationMse">Validation MSE of every candidate lookback.</param>
+/// <param name="TrainTime">Wall time of all the fits.</param>
+public sealed record LookbackSelection(ForecastSplit Split, OrthoRidgeForecaster Forecaster, IReadOnlyDictionary<int, double> ValidationMse, TimeSpan TrainTime);
 
 /// <summary>What <see cref="OrthoRidgeForecastEstimator"/> chose.</summary>
 /// <param name="Penalties">Absolute ridge penalty per output coefficient (infinity: truncated).</param>
