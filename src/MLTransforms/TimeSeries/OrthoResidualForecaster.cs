@@ -165,12 +165,9 @@ public sealed class OrthoResidualForecastEstimator : IEstimator<OrthoResidualFor
     }
 
     /// <summary>One training row of a correction model.</summary>
-    public sealed class TrainingRow
+    private sealed class TrainingRow
     {
-        /// <summary>Features.</summary>
         public float[] Features { get; set; } = [];
-
-        /// <summary>Residual coefficient.</summary>
         public float Label { get; set; }
     }
 }
@@ -253,9 +250,8 @@ public sealed class OrthoResidualForecaster : ITransformer
     }
 
     /// <summary>A window row for <see cref="Forecast"/>.</summary>
-    public sealed class WindowRow
+    private sealed class WindowRow
     {
-        /// <summary>The input window.</summary>
         public float[] Input { get; set; } = [];
     }
 

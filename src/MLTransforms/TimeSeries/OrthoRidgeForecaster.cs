@@ -105,7 +105,7 @@ public sealed class OrthoRidgeForecastEstimator : VectorEstimator<OrthoRidgeFore
         var sw = Stopwatch.StartNew();
         var scores = new Dictionary<int, double>();
         (ForecastSplit Split, OrthoRidgeForecaster Model)? best = null;
-        foreach (int t in lookbacks)
+        foreach (int t in lookbacks!)
         {
             var split = ForecastSplit.Create(series, t, horizon, protocol);
             var model = Fit(split);
