@@ -17,7 +17,7 @@ public sealed class ForecastScenario : IScenario
     public string Name => "forecast";
 
     /// <inheritdoc/>
-    public string Description => "OrthoTrans forecasters on ETTh1 (--data csv --lookback 96|auto --horizons 96,192,336,720 --nonlinear-all --no-nonlinear --normalization none|subtractmean|subtractmeankeeplevel --shared-penalty --json path)";
+    public string Description => "OrthoTrans forecasters on ETTh1 (--data csv --lookback 96|auto --horizons 96,192,336,720 --nonlinear-all --no-nonlinear --no-plain --normalization none|subtractmean|subtractmeankeeplevel --shared-penalty --json path)";
 
     /// <inheritdoc/>
     public int Order => 40;
@@ -43,7 +43,8 @@ public sealed class ForecastScenario : IScenario
         int[] lookbacks = [96];
         int[] horizons = [96, 192, 336, 720];
         string? json = null, plotPath = null;
-        bool nonlinear = true, nonlinearAll = false;
+        bool nonlinear = true, nonlinearAll = false, plainRidge = true;
+        double[] shapes = new OrthoRidgeOptions().PenaltyShapes;
         var normalization = WindowNormalization.SubtractMean;
         bool perCoefficient = true, selectLookback = false;
         int trees = 40, maxWindows = 10000, components = 4;
@@ -62,6 +63,8 @@ public sealed class ForecastScenario : IScenario
                 case "--json": json = Next(); break;
                 case "--plot": plotPath = Next(); break;
                 case "--no-nonlinear": nonlinear = false; break;
+                case "--no-plain": plainRidge = false; break;
+                case "--shapes": shapes = Next().Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray(); break;
                 case "--nonlinear-all": nonlinearAll = true; break;
                 case "--shared-penalty": perCoefficient = false; break;
                 case "--trees": trees = ParseList(Next(), "--trees")[0]; break;
@@ -87,10 +90,19 @@ public sealed class ForecastScenario : IScenario
                 Add("RepeatLast", t, h, last, 0);
 
                 var sw = Stopwatch.StartNew();
-                var ridge = ml.Forecasting.OrthoRidge(options: new OrthoRidgeOptions { Normalization = normalization, PerCoefficient = perCoefficient }).Fit(split);
+                var ridge = ml.Forecasting.OrthoRidge(options: new OrthoRidgeOptions { Normalization = normalization, PerCoefficient = perCoefficient, PenaltyShapes = shapes }).Fit(split);
                 double ridgeSeconds = sw.Elapsed.TotalSeconds;
                 var ridgeTest = ForecastEvaluation.Evaluate(split.Test, (x, y) => ridge.Forecast(x).CopyTo(y));
                 Add("OrthoRidge", t, h, ridgeTest, ridgeSeconds);
+
+                if (plainRidge)
+                {
+                    // The closed-form reference: ridge on the raw windows, one penalty chosen on validation.
+                    sw.Restart();
+                    var plain = ml.Forecasting.OrthoRidge(options: new OrthoRidgeOptions { Normalization = WindowNormalization.None, PerCoefficient = false, PenaltyShapes = [0] }).Fit(split);
+                    double plainSeconds = sw.Elapsed.TotalSeconds;
+                    Add("Ridge(plain)", t, h, ForecastEvaluation.Evaluate(split.Test, (x, y) => plain.Forecast(x).CopyTo(y)), plainSeconds);
+                }
 
                 float[]? residualForecast = null;
                 if (nonlinear && (nonlinearAll || h == horizons[0]))
@@ -121,7 +133,7 @@ public sealed class ForecastScenario : IScenario
             int[] candidates = [96, 192, 336, 512, 720];
             foreach (int h in horizons)
             {
-                var selection = ml.Forecasting.OrthoRidge(options: new OrthoRidgeOptions { Normalization = normalization, PerCoefficient = perCoefficient })
+                var selection = ml.Forecasting.OrthoRidge(options: new OrthoRidgeOptions { Normalization = normalization, PerCoefficient = perCoefficient, PenaltyShapes = shapes })
                     .FitSelectingLookback(series, h, candidates);
                 var m = ForecastEvaluation.Evaluate(selection.Split.Test, (x, y) => selection.Forecaster.Forecast(x).CopyTo(y));
                 AnsiConsole.MarkupLine($"  H={h}: validation MSE by lookback " + string.Join(", ", selection.ValidationMse.Select(kv => $"{kv.Key}: {kv.Value:F3}")));
@@ -139,7 +151,6 @@ public sealed class ForecastScenario : IScenario
         void Add(string forecaster, int t, int h, ForecastMetrics m, double seconds)
         {
             rows.Add(new Row(forecaster, t, h, m.Mse, m.Mae, seconds));
-            string model = forecaster switch { "RepeatLast" => "RepeatLast", _ => "OLinear" };
             string pub = string.Join("; ", new[] { "OLinear", "DLinear", "RepeatLast" }
                 .Where(p => (forecaster == "RepeatLast") == (p == "RepeatLast") && Published.ContainsKey((name, p, h)))
                 .Select(p => { var v = Published[(name, p, h)]; return $"{p} {v.Mse:F3}" + (v.Mae is double a ? $" / {a:F3}" : ""); }));

@@ -17,7 +17,7 @@ public sealed class OrthoRidgeOptions
 
     /// <summary>Candidate penalty shapes alpha: input coefficient j is penalised by lambda (mu_j / mean mu)^-alpha.
     /// 0 is plain ridge.</summary>
-    public double[] PenaltyShapes { get; set; } = [0, 0.5, 1];
+    public double[] PenaltyShapes { get; set; } = [0, 1];
 
     /// <summary>Candidate penalty factors of the level input under <see cref="WindowNormalization.SubtractMeanKeepLevel"/>
     /// (large: the level is removed; small: it is kept).</summary>
