@@ -79,6 +79,31 @@ public sealed class ForecastSplit
     /// <summary>The z-scored values of channel <paramref name="channel"/> (all rows).</summary>
     public ReadOnlySpan<float> ScaledChannel(int channel) => Scaled[channel];
 
+    /// <summary>z-scores raw values of channel <paramref name="channel"/> with the train statistics (e.g. a live
+    /// window before it goes to a forecaster's PredictionEngine).</summary>
+    public void Scale(int channel, ReadOnlySpan<float> raw, Span<float> scaled)
+    {
+        CheckChannel(channel);
+        if (scaled.Length < raw.Length)
+            throw new ArgumentException($"Destination holds {scaled.Length} values; expected at least {raw.Length}.", nameof(scaled));
+        for (int i = 0; i < raw.Length; i++) scaled[i] = (float)((raw[i] - Mean[channel]) / StandardDeviation[channel]);
+    }
+
+    /// <summary>Maps z-scored values of channel <paramref name="channel"/> (e.g. a forecast) back to the raw scale.</summary>
+    public void Unscale(int channel, ReadOnlySpan<float> scaled, Span<float> raw)
+    {
+        CheckChannel(channel);
+        if (raw.Length < scaled.Length)
+            throw new ArgumentException($"Destination holds {raw.Length} values; expected at least {scaled.Length}.", nameof(raw));
+        for (int i = 0; i < scaled.Length; i++) raw[i] = (float)(scaled[i] * StandardDeviation[channel] + Mean[channel]);
+    }
+
+    private void CheckChannel(int channel)
+    {
+        if ((uint)channel >= (uint)ChannelCount)
+            throw new ArgumentOutOfRangeException(nameof(channel), channel, $"Channel must be in [0, {ChannelCount}); got {channel}.");
+    }
+
     /// <summary>The z-scored train rows of every channel (what OrthoTrans bases are fitted on).</summary>
     public float[][] TrainChannels() => Scaled.Select(c => c[Train.RowStart..Train.RowEnd]).ToArray();
 

@@ -83,6 +83,18 @@ public class OrthoRidgeForecasterTests
         Assert.Equal(96, live.Length);
         Assert.Equal(model.Forecast(x), live);
 
+        // A live window in raw units: z-score with the train statistics, forecast, map back.
+        var split = Split96.Value;
+        var raw = Ett.ETTh1.Channel(6)[(14400 - 96)..14400].ToArray();
+        var scaled = new float[96];
+        split.Scale(6, raw, scaled);
+        var forecastRaw = new float[96];
+        split.Unscale(6, engine.Predict(new LiveWindow { Input = scaled }).Forecast, forecastRaw);
+        Assert.InRange(forecastRaw.Average(), raw.Min() - 10, raw.Max() + 10); // oil temperature, degrees
+        var back = new float[96];
+        split.Scale(6, forecastRaw, back);
+        Assert.True(Math.Abs(back[0] - model.Forecast(scaled)[0]) < 1e-4);
+
         const int rows = 32;
         var batch = Split96.Value.Test.InputArray(Enumerable.Range(0, rows).Select(i => i * 500).ToArray());
         var onnx = OrthoTransTransformerTests.RunOnnx(model, batch, rows);
