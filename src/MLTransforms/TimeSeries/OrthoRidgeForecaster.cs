@@ -32,6 +32,12 @@ public sealed class OrthoRidgeOptions
     /// <summary>Keep at most this many output coefficients (hard truncation); <see langword="null"/>: H.</summary>
     public int? OutputComponents { get; set; }
 
+    /// <summary>
+    /// Precomputed OrthoTrans bases to use instead of fitting them (e.g. shared across horizons, or the authors'
+    /// published matrices); a basis whose length is not T (input) or H (output) is ignored.
+    /// </summary>
+    public IReadOnlyList<OrthoTransBasis>? Bases { get; set; }
+
     /// <summary>Normalisation used to fit the OrthoTrans bases.</summary>
     public OrthoTransNormalization BasisNormalization { get; set; } = OrthoTransNormalization.Symmetric;
 
@@ -80,8 +86,8 @@ public sealed class OrthoRidgeForecastEstimator : VectorEstimator<OrthoRidgeFore
         ArgumentNullException.ThrowIfNull(split);
         var sw = Stopwatch.StartNew();
         var trainRows = split.TrainChannels();
-        var pt = OrthoTransBasis.Fit(trainRows, split.Lookback, _options.BasisNormalization);
-        var ph = OrthoTransBasis.Fit(trainRows, split.Horizon, _options.BasisNormalization);
+        var pt = Given(split.Lookback) ?? OrthoTransBasis.Fit(trainRows, split.Lookback, _options.BasisNormalization);
+        var ph = Given(split.Horizon) ?? OrthoTransBasis.Fit(trainRows, split.Horizon, _options.BasisNormalization);
         var train = WindowMoments.From(split.Train);
         var val = WindowMoments.From(split.Validation);
         return Build(pt, ph, train, val, sw);
@@ -141,8 +147,8 @@ public sealed class OrthoRidgeForecastEstimator : VectorEstimator<OrthoRidgeFore
         var (x, rows, _) = VectorColumn.Read(input, InputColumnName);
         var (y, yrows, h) = VectorColumn.Read(input, _options.TargetColumnName);
         Debug.Assert(rows == yrows);
-        var pt = OrthoTransBasis.FitWindows(x, t, default, _options.BasisNormalization);
-        var ph = OrthoTransBasis.FitWindows(y, h, default, _options.BasisNormalization);
+        var pt = Given(t) ?? OrthoTransBasis.FitWindows(x, t, default, _options.BasisNormalization);
+        var ph = Given(h) ?? OrthoTransBasis.FitWindows(y, h, default, _options.BasisNormalization);
         if (validation != null)
         {
             var (vx, vrows, vt) = VectorColumn.Read(validation, InputColumnName);
@@ -158,6 +164,8 @@ public sealed class OrthoRidgeForecastEstimator : VectorEstimator<OrthoRidgeFore
         var all = Moments(x, y, rows, t, h, _ => true);
         return chosen.Refit(all, sw);
     }
+
+    private OrthoTransBasis? Given(int length) => _options.Bases?.FirstOrDefault(b => b.Length == length);
 
     private static WindowMoments Moments(float[] x, float[] y, int rows, int t, int h, Func<int, bool> take)
     {
