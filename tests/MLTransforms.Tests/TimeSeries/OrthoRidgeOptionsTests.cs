@@ -62,6 +62,18 @@ public class OrthoRidgeOptionsTests
     }
 
     [Fact]
+    public void GivenBasesAreUsedAndMatchFittedOnes()
+    {
+        var ml = new MLContext(1);
+        var split = ForecastSplit.Create(Ett.ETTh1, 48, 24);
+        var fitted = ml.Forecasting.OrthoRidge().Fit(split);
+        var reused = ml.Forecasting.OrthoRidge(options: new OrthoRidgeOptions { Bases = [fitted.OutputBasis, fitted.InputBasis] }).Fit(split);
+        Assert.Same(fitted.InputBasis, reused.InputBasis);
+        Assert.Same(fitted.OutputBasis, reused.OutputBasis);
+        Assert.Equal(fitted.Weights.ToArray(), reused.Weights.ToArray());
+    }
+
+    [Fact]
     public void PerChannelBasesAreEachOrthonormal()
     {
         var split = ForecastSplit.Create(Ett.ETTh1, 24, 24);
