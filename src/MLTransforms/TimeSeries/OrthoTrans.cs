@@ -20,7 +20,8 @@ public sealed class OrthoTransOptions
     /// <summary>
     /// Optional column holding each window's channel (Int32, UInt32, Int64 or Single). With it the covariance is
     /// computed per channel and the normalised matrices averaged (OLinear's recipe); without it all windows form one
-    /// pool.
+    /// pool. Either way one pooled basis is fitted (the transformer maps every row with it); for one basis per
+    /// channel use <see cref="OrthoTransBasis.FitPerChannel"/> and one transformer per channel.
     /// </summary>
     public string? ChannelColumnName { get; set; }
 

@@ -55,4 +55,18 @@ public class OrthoResidualTests
         Assert.Null(schema.GetColumnOrNull("__orthoresidual_0"));
         Assert.Equal("Vector<Single, 24>", SchemaChecks.Describe(schema["Forecast"].Type));
     }
+
+    [Fact]
+    public void AnyRegressionTrainerFitsTheCoefficients()
+    {
+        var ml = new MLContext(1);
+        var split = ForecastSplit.Create(Ett.ETTh1, 24, 12);
+        var sdca = ml.Transforms.NormalizeMinMax("Features").Append(ml.Regression.Trainers.Sdca(maximumNumberOfIterations: 5));
+        var model = ml.Forecasting.OrthoResidual(sdca, options: new OrthoResidualOptions { Components = 2, MaxTrainingWindows = 2000, MaxValidationWindows = 2000 }).Fit(split);
+        var forecast = model.Forecast(ml, split.Test.InputArray([0, 1, 2]));
+        Assert.Equal(3 * 12, forecast.Length);
+        Assert.All(forecast, v => Assert.True(float.IsFinite(v)));
+        // A linear trainer on (mostly) linear features of the ridge's own residual finds little to add.
+        Assert.All(model.Shrinkage, g => Assert.InRange(g, 0f, 1f));
+    }
 }
