@@ -147,7 +147,7 @@ public sealed class ForecastScenario : IScenario
                 var selection = ml.Forecasting.OrthoRidge(options: new OrthoRidgeOptions { Normalization = normalization, PerCoefficient = perCoefficient, PenaltyShapes = shapes })
                     .FitSelectingLookback(series, h, candidates);
                 var m = ForecastEvaluation.Evaluate(selection.Split.Test, (x, y) => selection.Forecaster.Forecast(x).CopyTo(y));
-                AnsiConsole.MarkupLine($"  H={h}: validation MSE by lookback " + string.Join(", ", selection.ValidationMse.Select(kv => $"{kv.Key}: {kv.Value:F3}")));
+                Console.WriteLine($"  H={h}: validation MSE by lookback " + string.Join(", ", selection.ValidationMse.Select(kv => $"{kv.Key}: {kv.Value:F3}")));
                 Add("OrthoRidge(T on val)", selection.Split.Lookback, h, m, selection.TrainTime.TotalSeconds, Cpu() - cpu0);
             }
         }
