@@ -115,7 +115,7 @@ public sealed class OrthoResidualForecastEstimator : IEstimator<OrthoResidualFor
     {
         int t = ridge.Lookback, h = ridge.Horizon;
         int k = Math.Min(_options.Components, h), f = Math.Min(_options.FeatureComponents, t);
-        var features = new ResidualFeatures(_options.FeatureColumnName, _input, ridge.InputBasis, f);
+        var features = new ResidualFeatures(_options.FeatureColumnName, _input, ridge, f, k);
         var ml = new MLContext(_options.Seed);
         var (trainFeatures, trainResid) = Residuals(ridge, features, x, y, k);
         var (valFeatures, valResid) = Residuals(ridge, features, vx, vy, k);
@@ -124,9 +124,9 @@ public sealed class OrthoResidualForecastEstimator : IEstimator<OrthoResidualFor
         var shrink = new float[k];
         for (int i = 0; i < k; i++)
         {
-            var data = Rows(ml, trainFeatures, trainResid, i, n, f + 2, k);
+            var data = Rows(ml, trainFeatures, trainResid, i, n, features.OutputSize, k);
             models[i] = _trainer.Fit(data);
-            var scored = models[i].Transform(Rows(ml, valFeatures, valResid, i, nv, f + 2, k));
+            var scored = models[i].Transform(Rows(ml, valFeatures, valResid, i, nv, features.OutputSize, k));
             var pred = scored.GetColumn<float>("Score").ToArray();
             double num = 0, den = 0;
             for (int r = 0; r < nv; r++) { num += pred[r] * valResid[r * k + i]; den += (double)pred[r] * pred[r]; }
@@ -314,27 +314,51 @@ public sealed class OrthoResidualForecaster : ITransformer
     }
 }
 
-/// <summary>Features of one window for the correction models: [P_T,F (x - m); m; s] (length F + 2).</summary>
-internal sealed class ResidualFeatures(string output, string input, OrthoTransBasis basis, int components)
-    : VectorTransformer(output, input, basis.Length, components + 2)
+/// <summary>
+/// Features of one window for the correction models: [P_T,F (x - m); m; s; c_hat] (length F + 2 + K), with c_hat
+/// the ridge forecast's leading K output coefficients, so the models can correct it as a function of itself.
+/// </summary>
+internal sealed class ResidualFeatures : VectorTransformer
 {
-    private readonly float[] _vectorSums = Enumerable.Range(0, components).Select(i => System.Numerics.Tensors.TensorPrimitives.Sum(basis.Vector(i))).ToArray();
+    private readonly OrthoTransBasis _basis;
+    private readonly int _components, _outputs;
+    private readonly float[] _vectorSums, _forecastRows, _outputSums;
+
+    public ResidualFeatures(string output, string input, OrthoRidgeForecaster ridge, int components, int outputs)
+        : base(output, input, ridge.Lookback, components + 2 + outputs)
+    {
+        _basis = ridge.InputBasis;
+        _components = components;
+        _outputs = outputs;
+        _vectorSums = Enumerable.Range(0, components).Select(i => System.Numerics.Tensors.TensorPrimitives.Sum(_basis.Vector(i))).ToArray();
+        // c_hat_i = <q_i, M x - m 1> = (q_i^T M) x - m <q_i, 1>.
+        int t = ridge.Lookback, h = ridge.Horizon;
+        _forecastRows = new float[outputs * t];
+        _outputSums = new float[outputs];
+        var w = ridge.Weights;
+        for (int i = 0; i < outputs; i++)
+        {
+            var q = ridge.OutputBasis.Vector(i);
+            var row = _forecastRows.AsSpan(i * t, t);
+            for (int j = 0; j < h; j++) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(w.Slice(j * t, t), q[j], row, row);
+            _outputSums[i] = System.Numerics.Tensors.TensorPrimitives.Sum(q);
+        }
+    }
 
     public void Compute(ReadOnlySpan<float> x, Span<float> f) => Map(x, f, default);
 
     protected override void Map(ReadOnlySpan<float> input, Span<float> output, Span<float> scratch)
     {
-        int k = OutputSize - 2;
-        float m = System.Numerics.Tensors.TensorPrimitives.Sum(input) / input.Length;
-        float sumSq = 0;
+        int k = _components, t = input.Length;
+        float m = System.Numerics.Tensors.TensorPrimitives.Sum(input) / t;
         for (int i = 0; i < k; i++)
-        {
-            // <p, x - m 1> = <p, x> - m <p, 1>
-            output[i] = System.Numerics.Tensors.TensorPrimitives.Dot(basis.Vector(i), input) - m * _vectorSums[i];
-        }
+            output[i] = System.Numerics.Tensors.TensorPrimitives.Dot(_basis.Vector(i), input) - m * _vectorSums[i]; // <p, x - m 1>
+        float sumSq = 0;
         foreach (var v in input) sumSq += (v - m) * (v - m);
         output[k] = m;
-        output[k + 1] = MathF.Sqrt(sumSq / input.Length);
+        output[k + 1] = MathF.Sqrt(sumSq / t);
+        for (int i = 0; i < _outputs; i++)
+            output[k + 2 + i] = System.Numerics.Tensors.TensorPrimitives.Dot(_forecastRows.AsSpan(i * t, t), input) - m * _outputSums[i];
     }
 
     protected internal override string BuildOnnx(OnnxGraphBuilder graph, string input)
