@@ -11,7 +11,8 @@ public sealed class OrthoResidualOptions
     /// <summary>Leading output coefficients corrected by the trainer (one model each).</summary>
     public int Components { get; set; } = 8;
 
-    /// <summary>Leading input coefficients given to the trainer as features (plus the window's mean and standard deviation).</summary>
+    /// <summary>Leading input coefficients given to the trainer as features (plus the window's mean and standard
+    /// deviation and the ridge's leading <see cref="Components"/> forecast coefficients).</summary>
     public int FeatureComponents { get; set; } = 32;
 
     /// <summary>Train each model on at most this many randomly chosen windows (seeded).</summary>
@@ -36,7 +37,7 @@ public sealed class OrthoResidualOptions
 /// <summary>
 /// The nonlinear route: fits the <see cref="OrthoRidgeForecaster"/>, then for each of the leading k output OrthoTrans
 /// coefficients c_i = &lt;p_H,i, y - m&gt; fits any ML.NET regression trainer to the ridge's residual on that
-/// coefficient, from features [P_T,F (x - m); m; s]. OrthoTrans makes the target coefficients decorrelated, which is
+/// coefficient, from features [P_T,F (x - m); m; s; c_hat_1..k] (c_hat the ridge's own forecast coefficients). OrthoTrans makes the target coefficients decorrelated, which is
 /// what makes independent single-output models reasonable; each correction is shrunk by a factor in [0, 1] chosen
 /// on validation windows (0 when it does not help), so the result validates at least as well as the ridge.
 /// Forecast: y = M x + sum_i g_i f_i(features) p_H,i.
