@@ -1,0 +1,367 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLTransforms.Onnx;
+
+namespace MLTransforms.TimeSeries;
+
+/// <summary>Settings of <see cref="OrthoResidualForecastEstimator"/>.</summary>
+public sealed class OrthoResidualOptions
+{
+    /// <summary>Leading output coefficients corrected by the trainer (one model each).</summary>
+    public int Components { get; set; } = 8;
+
+    /// <summary>Leading input coefficients given to the trainer as features (plus the window's mean and standard
+    /// deviation and the ridge's leading <see cref="Components"/> forecast coefficients).</summary>
+    public int FeatureComponents { get; set; } = 32;
+
+    /// <summary>Train each model on at most this many randomly chosen windows (seeded).</summary>
+    public int MaxTrainingWindows { get; set; } = 20000;
+
+    /// <summary>Validation windows used to choose each correction's shrinkage.</summary>
+    public int MaxValidationWindows { get; set; } = 20000;
+
+    /// <summary>Seed of the window subsampling.</summary>
+    public int Seed { get; set; }
+
+    /// <summary>Feature column the trainer reads (its default is <c>Features</c>).</summary>
+    public string FeatureColumnName { get; set; } = "Features";
+
+    /// <summary>Label column the trainer reads (its default is <c>Label</c>).</summary>
+    public string LabelColumnName { get; set; } = "Label";
+
+    /// <summary>Settings of the underlying ridge forecaster.</summary>
+    public OrthoRidgeOptions Ridge { get; set; } = new();
+}
+
+/// <summary>
+/// The nonlinear route: fits the <see cref="OrthoRidgeForecaster"/>, then for each of the leading k output OrthoTrans
+/// coefficients c_i = &lt;p_H,i, y - m&gt; fits any ML.NET regression trainer to the ridge's residual on that
+/// coefficient, from features [P_T,F (x - m); m; s; c_hat_1..k] (c_hat the ridge's own forecast coefficients). OrthoTrans makes the target coefficients decorrelated, which is
+/// what makes independent single-output models reasonable; each correction is shrunk by a factor in [0, 1] chosen
+/// on validation windows (0 when it does not help), so the result validates at least as well as the ridge.
+/// Forecast: y = M x + sum_i g_i f_i(features) p_H,i.
+/// </summary>
+public sealed class OrthoResidualForecastEstimator : IEstimator<OrthoResidualForecaster>
+{
+    private readonly IEstimator<ITransformer> _trainer;
+    private readonly OrthoResidualOptions _options;
+    private readonly OrthoRidgeForecastEstimator _ridge;
+    private readonly string _output, _input;
+
+    internal OrthoResidualForecastEstimator(ForecastingCatalog catalog, IEstimator<ITransformer> trainer, string outputColumnName,
+        string inputColumnName, OrthoResidualOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(trainer);
+        ArgumentException.ThrowIfNullOrWhiteSpace(outputColumnName);
+        ArgumentException.ThrowIfNullOrWhiteSpace(inputColumnName);
+        _trainer = trainer;
+        _options = options ?? new OrthoResidualOptions();
+        SchemaChecks.CheckOption(_options.Components > 0, nameof(OrthoResidualOptions.Components), _options.Components, "positive");
+        SchemaChecks.CheckOption(_options.FeatureComponents > 0, nameof(OrthoResidualOptions.FeatureComponents), _options.FeatureComponents, "positive");
+        SchemaChecks.CheckOption(_options.MaxTrainingWindows > 0, nameof(OrthoResidualOptions.MaxTrainingWindows), _options.MaxTrainingWindows, "positive");
+        SchemaChecks.CheckOption(_options.MaxValidationWindows > 0, nameof(OrthoResidualOptions.MaxValidationWindows), _options.MaxValidationWindows, "positive");
+        _output = outputColumnName;
+        _input = inputColumnName;
+        _ridge = catalog.OrthoRidge(outputColumnName, inputColumnName, _options.Ridge);
+    }
+
+    /// <summary>Fits on a <see cref="ForecastSplit"/>: the ridge on all train windows, the trainer on a subsample,
+    /// shrinkage on (a subsample of) the validation windows.</summary>
+    public OrthoResidualForecaster Fit(ForecastSplit split)
+    {
+        ArgumentNullException.ThrowIfNull(split);
+        var sw = Stopwatch.StartNew();
+        var ridge = _ridge.Fit(split);
+        var tr = split.Train.Sample(_options.MaxTrainingWindows, _options.Seed);
+        var va = split.Validation.Sample(_options.MaxValidationWindows, _options.Seed + 1);
+        return FitCorrections(ridge, split.Train.InputArray(tr), split.Train.TargetArray(tr),
+            split.Validation.InputArray(va), split.Validation.TargetArray(va), sw);
+    }
+
+    /// <summary>Fits on a data view of windows (input column and <see cref="OrthoRidgeOptions.TargetColumnName"/>);
+    /// every fifth block of 64 rows is held out to choose the ridge penalties and the shrinkage.</summary>
+    public OrthoResidualForecaster Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var sw = Stopwatch.StartNew();
+        var ridge = _ridge.Fit(input);
+        var (x, rows, t) = VectorColumn.Read(input, _input);
+        var (y, _, h) = VectorColumn.Read(input, _options.Ridge.TargetColumnName);
+        var held = Enumerable.Range(0, rows).Where(r => r / 64 % 5 == 4).ToArray();
+        var kept = Enumerable.Range(0, rows).Where(r => r / 64 % 5 != 4).ToArray();
+        var rng = new Random(_options.Seed);
+        rng.Shuffle(kept);
+        kept = kept.Take(_options.MaxTrainingWindows).ToArray();
+        if (held.Length == 0) held = kept;
+        return FitCorrections(ridge, Gather(x, t, kept), Gather(y, h, kept), Gather(x, t, held), Gather(y, h, held), sw);
+
+        static float[] Gather(float[] a, int size, int[] rows)
+        {
+            var r = new float[rows.Length * size];
+            for (int i = 0; i < rows.Length; i++) a.AsSpan(rows[i] * size, size).CopyTo(r.AsSpan(i * size));
+            return r;
+        }
+    }
+
+    /// <inheritdoc/>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        SchemaChecks.CheckVectorColumn(inputSchema, _input);
+        return SchemaChecks.WithVectorColumn(inputSchema, _output, _input);
+    }
+
+    private OrthoResidualForecaster FitCorrections(OrthoRidgeForecaster ridge, float[] x, float[] y, float[] vx, float[] vy, Stopwatch sw)
+    {
+        int t = ridge.Lookback, h = ridge.Horizon;
+        int k = Math.Min(_options.Components, h), f = Math.Min(_options.FeatureComponents, t);
+        var features = new ResidualFeatures(_options.FeatureColumnName, _input, ridge, f, k);
+        var ml = new MLContext(_options.Seed);
+        var (trainFeatures, trainResid) = Residuals(ridge, features, x, y, k);
+        var (valFeatures, valResid) = Residuals(ridge, features, vx, vy, k);
+        int n = x.Length / t, nv = vx.Length / t;
+        var models = new ITransformer[k];
+        var shrink = new float[k];
+        for (int i = 0; i < k; i++)
+        {
+            var data = Rows(ml, trainFeatures, trainResid, i, n, features.OutputSize, k);
+            models[i] = _trainer.Fit(data);
+            var scored = models[i].Transform(Rows(ml, valFeatures, valResid, i, nv, features.OutputSize, k));
+            var pred = scored.GetColumn<float>("Score").ToArray();
+            double num = 0, den = 0;
+            for (int r = 0; r < nv; r++) { num += pred[r] * valResid[r * k + i]; den += (double)pred[r] * pred[r]; }
+            shrink[i] = den > 0 ? (float)Math.Clamp(num / den, 0, 1) : 0;
+        }
+        return new OrthoResidualForecaster(ml, ridge, features, models, shrink, _output, _input, _options, sw.Elapsed);
+    }
+
+    private static (float[] Features, float[] Residuals) Residuals(OrthoRidgeForecaster ridge, ResidualFeatures features, float[] x, float[] y, int k)
+    {
+        int t = ridge.Lookback, h = ridge.Horizon, n = x.Length / t, fs = features.OutputSize;
+        var feats = new float[n * fs];
+        var resid = new float[n * k];
+        var pred = ridge.Forecast(x);
+        var diff = new float[h];
+        for (int r = 0; r < n; r++)
+        {
+            features.Compute(x.AsSpan(r * t, t), feats.AsSpan(r * fs, fs));
+            System.Numerics.Tensors.TensorPrimitives.Subtract(y.AsSpan(r * h, h), pred.AsSpan(r * h, h), diff);
+            for (int i = 0; i < k; i++)
+                resid[r * k + i] = System.Numerics.Tensors.TensorPrimitives.Dot(ridge.OutputBasis.Vector(i), diff);
+        }
+        return (feats, resid);
+    }
+
+    private IDataView Rows(MLContext ml, float[] feats, float[] resid, int i, int n, int fs, int k)
+    {
+        var schema = SchemaDefinition.Create(typeof(TrainingRow));
+        schema[nameof(TrainingRow.Features)].ColumnName = _options.FeatureColumnName;
+        schema[nameof(TrainingRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, fs);
+        schema[nameof(TrainingRow.Label)].ColumnName = _options.LabelColumnName;
+        var rows = new TrainingRow[n];
+        for (int r = 0; r < n; r++)
+            rows[r] = new TrainingRow { Features = feats.AsSpan(r * fs, fs).ToArray(), Label = resid[r * k + i] };
+        return ml.Data.LoadFromEnumerable(rows, schema);
+    }
+
+    /// <summary>One training row of a correction model.</summary>
+    private sealed class TrainingRow
+    {
+        public float[] Features { get; set; } = [];
+        public float Label { get; set; }
+    }
+}
+
+/// <summary>
+/// A fitted <see cref="OrthoResidualForecastEstimator"/>: an ML.NET transformer chain that maps the input window column
+/// (<c>Vector&lt;Single, T&gt;</c>) to a forecast column (<c>Vector&lt;Single, H&gt;</c>): features, one regression
+/// model per corrected coefficient, then y = M x + sum_i g_i f_i p_H,i. Works in PredictionEngine; temporary columns
+/// are dropped.
+/// </summary>
+public sealed class OrthoResidualForecaster : ITransformer
+{
+    private readonly TransformerChain<ITransformer> _chain;
+    private readonly float[] _shrink;
+
+    internal OrthoResidualForecaster(MLContext ml, OrthoRidgeForecaster ridge, VectorTransformer features, ITransformer[] models,
+        float[] shrink, string output, string input, OrthoResidualOptions options, TimeSpan trainTime)
+    {
+        Ridge = ridge;
+        _shrink = shrink;
+        TrainTime = trainTime;
+        var parts = new List<ITransformer> { features };
+        var temp = new List<string>();
+        for (int i = 0; i < models.Length; i++)
+        {
+            parts.Add(models[i]);
+            string name = $"__orthoresidual_{i}";
+            temp.Add(name);
+            parts.Add(ml.Transforms.CopyColumns(name, "Score").Fit(Empty(("Score", NumberDataViewType.Single))));
+        }
+        string concat = "__orthoresidual_input";
+        parts.Add(ml.Transforms.Concatenate(concat, [input, .. temp]).Fit(Empty([(input, new VectorDataViewType(NumberDataViewType.Single, ridge.Lookback)),
+            .. temp.Select(n => (n, (DataViewType)NumberDataViewType.Single))])));
+        parts.Add(new Combiner(output, concat, ridge, shrink));
+        string[] drop = [options.FeatureColumnName, "Score", concat, .. temp];
+        parts.Add(ml.Transforms.DropColumns(drop).Fit(Empty(drop.Select(n => (n, (DataViewType)NumberDataViewType.Single)).ToArray())));
+        _chain = new TransformerChain<ITransformer>(parts.ToArray());
+    }
+
+    /// <summary>The underlying ridge forecaster.</summary>
+    public OrthoRidgeForecaster Ridge { get; }
+
+    /// <summary>Shrinkage g_i of each correction, chosen on validation windows (0: the correction did not help).</summary>
+    public IReadOnlyList<float> Shrinkage => _shrink;
+
+    /// <summary>Wall time of the whole fit (ridge and corrections).</summary>
+    public TimeSpan TrainTime { get; }
+
+    /// <inheritdoc/>
+    public bool IsRowToRowMapper => ((ITransformer)_chain).IsRowToRowMapper;
+
+    /// <inheritdoc/>
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => _chain.GetOutputSchema(inputSchema);
+
+    /// <inheritdoc/>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => ((ITransformer)_chain).GetRowToRowMapper(inputSchema);
+
+    /// <inheritdoc/>
+    public IDataView Transform(IDataView input) => _chain.Transform(input);
+
+    void ICanSaveModel.Save(ModelSaveContext ctx) => throw new NotSupportedException($"{nameof(OrthoResidualForecaster)} cannot be saved into an ML.NET model file.");
+
+    /// <summary>Forecasts windows (row-major, n x T) into n x H, in one batch through the chain.</summary>
+    public float[] Forecast(MLContext mlContext, float[] windows)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        int t = Ridge.Lookback, h = Ridge.Horizon;
+        if (windows.Length % t != 0)
+            throw new ArgumentException($"Window data holds {windows.Length} values, not a multiple of the lookback {t}.", nameof(windows));
+        int n = windows.Length / t;
+        var schema = SchemaDefinition.Create(typeof(WindowRow));
+        schema[nameof(WindowRow.Input)].ColumnName = Ridge.InputColumnName;
+        schema[nameof(WindowRow.Input)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, t);
+        var data = mlContext.Data.LoadFromEnumerable(Enumerable.Range(0, n).Select(r => new WindowRow { Input = windows.AsSpan(r * t, t).ToArray() }), schema);
+        var result = new float[n * h];
+        int row = 0;
+        foreach (var v in Transform(data).GetColumn<float[]>(Ridge.OutputColumnName))
+            v.CopyTo(result, h * row++);
+        return result;
+    }
+
+    /// <summary>A window row for <see cref="Forecast"/>.</summary>
+    private sealed class WindowRow
+    {
+        public float[] Input { get; set; } = [];
+    }
+
+    private static IDataView Empty(params (string Name, DataViewType Type)[] columns)
+    {
+        var b = new DataViewSchema.Builder();
+        foreach (var (name, type) in columns) b.AddColumn(name, type);
+        return new EmptyView(b.ToSchema());
+    }
+
+    /// <summary>An empty data view with a given schema, to fit schema-only transformers.</summary>
+    private sealed class EmptyView(DataViewSchema schema) : IDataView
+    {
+        public DataViewSchema Schema => schema;
+        public bool CanShuffle => false;
+        public long? GetRowCount() => 0;
+        public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null) => new Cursor(schema);
+        public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) => [new Cursor(schema)];
+
+        private sealed class Cursor(DataViewSchema schema) : DataViewRowCursor
+        {
+            public override DataViewSchema Schema => schema;
+            public override long Position => -1;
+            public override long Batch => 0;
+            public override bool MoveNext() => false;
+            public override ValueGetter<DataViewRowId> GetIdGetter() => (ref DataViewRowId v) => v = default;
+            public override bool IsColumnActive(DataViewSchema.Column column) => false;
+            public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column) => throw new InvalidOperationException("Empty view.");
+        }
+    }
+
+    /// <summary>[x; f_1 .. f_k] (T + k) to y = M x + sum_i g_i f_i p_H,i (H).</summary>
+    private sealed class Combiner(string output, string input, OrthoRidgeForecaster ridge, float[] shrink)
+        : VectorTransformer(output, input, ridge.Lookback + shrink.Length, ridge.Horizon)
+    {
+        protected override void Map(ReadOnlySpan<float> input, Span<float> output, Span<float> scratch)
+        {
+            int t = ridge.Lookback;
+            var w = ridge.Weights;
+            for (int i = 0; i < output.Length; i++)
+                output[i] = System.Numerics.Tensors.TensorPrimitives.Dot(w.Slice(i * t, t), input[..t]);
+            for (int i = 0; i < shrink.Length; i++)
+                if (shrink[i] != 0)
+                    System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(ridge.OutputBasis.Vector(i), shrink[i] * input[t + i], output, output);
+        }
+
+        protected internal override string BuildOnnx(OnnxGraphBuilder graph, string input)
+        {
+            int t = ridge.Lookback, h = ridge.Horizon, k = shrink.Length;
+            var m = new float[(t + k) * h];
+            var w = ridge.Weights;
+            for (int i = 0; i < h; i++)
+                for (int j = 0; j < t; j++)
+                    m[j * h + i] = w[i * t + j];
+            for (int c = 0; c < k; c++)
+                for (int i = 0; i < h; i++)
+                    m[(t + c) * h + i] = shrink[c] * ridge.OutputBasis.Vector(c)[i];
+            return graph.AddNode("MatMul", [input, graph.AddInitializer("orthoresidual_m", m, t + k, h)]);
+        }
+    }
+}
+
+/// <summary>
+/// Features of one window for the correction models: [P_T,F (x - m); m; s; c_hat] (length F + 2 + K), with c_hat
+/// the ridge forecast's leading K output coefficients, so the models can correct it as a function of itself.
+/// </summary>
+internal sealed class ResidualFeatures : VectorTransformer
+{
+    private readonly OrthoTransBasis _basis;
+    private readonly int _components, _outputs;
+    private readonly float[] _vectorSums, _forecastRows, _outputSums;
+
+    public ResidualFeatures(string output, string input, OrthoRidgeForecaster ridge, int components, int outputs)
+        : base(output, input, ridge.Lookback, components + 2 + outputs)
+    {
+        _basis = ridge.InputBasis;
+        _components = components;
+        _outputs = outputs;
+        _vectorSums = Enumerable.Range(0, components).Select(i => System.Numerics.Tensors.TensorPrimitives.Sum(_basis.Vector(i))).ToArray();
+        // c_hat_i = <q_i, M x - m 1> = (q_i^T M) x - m <q_i, 1>.
+        int t = ridge.Lookback, h = ridge.Horizon;
+        _forecastRows = new float[outputs * t];
+        _outputSums = new float[outputs];
+        var w = ridge.Weights;
+        for (int i = 0; i < outputs; i++)
+        {
+            var q = ridge.OutputBasis.Vector(i);
+            var row = _forecastRows.AsSpan(i * t, t);
+            for (int j = 0; j < h; j++) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(w.Slice(j * t, t), q[j], row, row);
+            _outputSums[i] = System.Numerics.Tensors.TensorPrimitives.Sum(q);
+        }
+    }
+
+    public void Compute(ReadOnlySpan<float> x, Span<float> f) => Map(x, f, default);
+
+    protected override void Map(ReadOnlySpan<float> input, Span<float> output, Span<float> scratch)
+    {
+        int k = _components, t = input.Length;
+        float m = System.Numerics.Tensors.TensorPrimitives.Sum(input) / t;
+        for (int i = 0; i < k; i++)
+            output[i] = System.Numerics.Tensors.TensorPrimitives.Dot(_basis.Vector(i), input) - m * _vectorSums[i]; // <p, x - m 1>
+        float sumSq = 0;
+        foreach (var v in input) sumSq += (v - m) * (v - m);
+        output[k] = m;
+        output[k + 1] = MathF.Sqrt(sumSq / t);
+        for (int i = 0; i < _outputs; i++)
+            output[k + 2 + i] = System.Numerics.Tensors.TensorPrimitives.Dot(_forecastRows.AsSpan(i * t, t), input) - m * _outputSums[i];
+    }
+
+    protected internal override string BuildOnnx(OnnxGraphBuilder graph, string input)
+        => throw new NotSupportedException("The residual forecaster's tree models are not exported by this library's ONNX builder.");
+}
