@@ -34,6 +34,10 @@ public static class GoldenGraphs
             () => Fit(new MLContext(1).Transforms.OrthogonalRandomFeatures("Y", "X", rank: 16, seed: 1), inputSize: 8)),
         new("orthogonal-random-features-cos-sin", "OrthogonalRandomFeatures (SORF): d = 12 (padded to 16), rank 24, cos and sin bases, seed 3",
             () => Fit(new MLContext(1).Transforms.OrthogonalRandomFeatures("Y", "X", rank: 24, useCosAndSinBases: true, seed: 3), inputSize: 12)),
+        new("ortho-trans", "OrthoTrans: window 24 -> 6 leading coefficients",
+            () => Fit(new MLContext(1).Transforms.OrthoTrans("Y", "X", new MLTransforms.TimeSeries.OrthoTransOptions { Components = 6 }), inputSize: 24)),
+        new("ortho-ridge-forecaster", "OrthoRidge forecaster: lookback 24 -> horizon 8",
+            () => Fit(new MLContext(1).Forecasting.OrthoRidge("Y", "X"), inputSize: 24, targetSize: 8)),
     ];
 
     /// <summary>Seed of the synthetic rows every component is fitted on.</summary>
