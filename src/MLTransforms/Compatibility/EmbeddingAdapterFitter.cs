@@ -78,17 +78,23 @@ public static class EmbeddingAdapterFitter
             case EmbeddingAdapterKind.LambdaOrthogonal:
                 w = RidgeSolve(sxx, sxy, ridge);
                 if (o.Lambda > 0)
+                {
+                    // The objective is non-convex (quartic); start from whichever of the ridge and the Procrustes solution scores lower.
+                    var rotation = Procrustes(s, sxx, sxy, syy, mx, my, true, AdapterScaling.None).W;
+                    if (LambdaObjective(sxx, sxy, rotation, ridge, o.Lambda) < LambdaObjective(sxx, sxy, w, ridge, o.Lambda))
+                        w = rotation;
                     (w, iterations, converged) = LambdaOrthogonal(sxx, sxy, syy, w, ridge, o.Lambda, o.MaxIterations, o.Tolerance);
+                }
                 break;
             case EmbeddingAdapterKind.LowRank:
             {
                 (var w0, scale) = Procrustes(s, sxx, sxy, syy, mx, my, true, o.Scaling);
-                var delta = RidgeSolve(sxx, sxy - sxx * w0, ridge);
-                var fitted = delta.TransposeThisAndMultiply(sxx * delta);
+                var delta = RidgeSolve(sxx, sxy - Mul(sxx, w0), ridge);
+                var fitted = Mul(delta.Transpose(), Mul(sxx, delta));
                 var evd = fitted.Evd(Symmetricity.Symmetric);
                 int r = Math.Min(o.Rank, dy);
                 var top = evd.EigenVectors.SubMatrix(0, dy, dy - r, r); // eigenvalues ascend
-                w = w0 + delta * top * top.Transpose();
+                w = w0 + Mul(Mul(delta, top), top.Transpose());
                 break;
             }
             case EmbeddingAdapterKind.OrthogonalExtended:
@@ -120,7 +126,7 @@ public static class EmbeddingAdapterFitter
             if (w.ColumnCount > dy)
                 bias.SetSubVector(dy, w.ColumnCount - dy, -w.SubMatrix(0, dx, dy, w.ColumnCount - dy).TransposeThisAndMultiply(mx));
         }
-        double trainError = (wOld.TransposeThisAndMultiply(sxx * wOld)).Trace() - 2 * wOld.TransposeThisAndMultiply(sxy).Trace() + syy.Trace();
+        double trainError = Inner(wOld, Mul(sxx, wOld)) - 2 * Inner(wOld, sxy) + syy.Trace();
         if (!centred)
         {
             var offset = wOld.TransposeThisAndMultiply(mx) - my;
@@ -141,7 +147,7 @@ public static class EmbeddingAdapterFitter
         double trY = center ? syy.Trace() : syy.Trace() + my.DotProduct(my);
         var svd = c.Svd(computeVectors: true);
         int r = Math.Min(s.NewSize, s.OldSize);
-        var w = svd.U.SubMatrix(0, s.NewSize, 0, r) * svd.VT.SubMatrix(0, r, 0, s.OldSize);
+        var w = Mul(svd.U.SubMatrix(0, s.NewSize, 0, r), svd.VT.SubMatrix(0, r, 0, s.OldSize));
         double scale = scaling switch
         {
             AdapterScaling.LeastSquares => svd.S.Sum() / trX,
@@ -153,15 +159,42 @@ public static class EmbeddingAdapterFitter
 
     private static Matrix<double> RidgeSolve(Matrix<double> sxx, Matrix<double> rhs, double ridge)
     {
-        var a = sxx + Matrix<double>.Build.DenseIdentity(sxx.RowCount) * ridge;
-        if (ridge > 0)
-            return a.Cholesky().Solve(rhs);
-        var evd = a.Evd(Symmetricity.Symmetric);
-        double min = evd.EigenValues.Real().Minimum(), max = evd.EigenValues.Real().Maximum();
-        if (min <= max * 1e-12)
-            throw new InvalidOperationException(
-                $"The new-model covariance is singular (eigenvalues {min:G3} .. {max:G3}): an unregularised fit is undetermined. Set EmbeddingAdapterOptions.Ridge > 0 or leave it null.");
-        return a.Cholesky().Solve(rhs);
+        int d = sxx.RowCount, n = rhs.ColumnCount;
+        var a = sxx.ToRowMajorArray();
+        double maxDiag = 0;
+        for (int i = 0; i < d; i++) { a[i * d + i] += ridge; maxDiag = Math.Max(maxDiag, a[i * d + i]); }
+        // Cholesky A = L Lᵀ in place (lower triangle), row-oriented so the inner products are contiguous.
+        for (int i = 0; i < d; i++)
+        {
+            var ri = a.AsSpan(i * d, d);
+            for (int j = 0; j <= i; j++)
+            {
+                var rj = a.AsSpan(j * d, j);
+                double sum = ri[j] - System.Numerics.Tensors.TensorPrimitives.Dot<double>(ri.Slice(0, j), rj);
+                if (i == j)
+                {
+                    if (!(sum > maxDiag * 1e-13))
+                        throw new InvalidOperationException(
+                            $"The new-model covariance is singular (pivot {sum:G3} at dimension {i}): the fit is undetermined. Set EmbeddingAdapterOptions.Ridge > 0 or leave it null to choose one.");
+                    ri[i] = Math.Sqrt(sum);
+                }
+                else ri[j] = sum / a[j * d + j];
+            }
+        }
+        var x = rhs.ToRowMajorArray();
+        for (int i = 0; i < d; i++) // L Z = B
+        {
+            var xi = x.AsSpan(i * n, n);
+            for (int j = 0; j < i; j++) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<double>(x.AsSpan(j * n, n), -a[i * d + j], xi, xi);
+            System.Numerics.Tensors.TensorPrimitives.Divide<double>(xi, a[i * d + i], xi);
+        }
+        for (int i = d - 1; i >= 0; i--) // Lᵀ X = Z
+        {
+            var xi = x.AsSpan(i * n, n);
+            System.Numerics.Tensors.TensorPrimitives.Divide<double>(xi, a[i * d + i], xi);
+            for (int j = 0; j < i; j++) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<double>(xi, -a[i * d + j], x.AsSpan(j * n, n), x.AsSpan(j * n, n));
+        }
+        return Matrix<double>.Build.DenseOfRowMajor(d, n, x);
     }
 
     /// <summary>K-fold choice of the ridge penalty from per-fold statistics; every candidate costs O(d²) after one eigendecomposition per fold.</summary>
@@ -187,12 +220,16 @@ public static class EmbeddingAdapterFitter
             var evd = sxx.Evd(Symmetricity.Symmetric);
             var q = evd.EigenVectors;
             var lam = evd.EigenValues.Real();
-            var p = q.TransposeThisAndMultiply(sxy);                                        // dx x dy
-            var g = q.TransposeThisAndMultiply(Matrix<double>.Build.DenseOfRowMajor(dx, dy, held.NewOld.ToArray())); // Q^T Sxy_F
-            var h = q.TransposeThisAndMultiply(Matrix<double>.Build.DenseOfRowMajor(dx, dx, held.NewNew.ToArray()) * q);
-            var ppt = p * p.Transpose();
+            var qt = q.Transpose().ToRowMajorArray();
+            var qa = q.ToRowMajorArray();
+            var pa = DenseMath.Multiply(qt, sxy.ToRowMajorArray(), dx, dx, dy);                       // Q^T Σxy
+            var ga = DenseMath.Multiply(qt, held.NewOld.ToArray(), dx, dx, dy);                       // Q^T Sxy_F
+            var h = Matrix<double>.Build.DenseOfRowMajor(dx, dx, DenseMath.Multiply(DenseMath.Multiply(qt, held.NewNew.ToArray(), dx, dx, dx), qa, dx, dx, dx));
+            var p = Matrix<double>.Build.DenseOfRowMajor(dx, dy, pa);
+            var ppt = Matrix<double>.Build.DenseOfRowMajor(dx, dx, DenseMath.Multiply(pa, DenseMath.Transpose(pa, dx, dy), dx, dy, dx));
             var gp = new double[dx];
-            for (int k = 0; k < dx; k++) gp[k] = g.Row(k).DotProduct(p.Row(k));
+            for (int k = 0; k < dx; k++)
+                gp[k] = System.Numerics.Tensors.TensorPrimitives.Dot<double>(ga.AsSpan(k * dy, dy), pa.AsSpan(k * dy, dy));
             var dxv = Vector<double>.Build.DenseOfArray(held.MeanNew.ToArray()) - Vector<double>.Build.DenseOfArray(train.MeanNew.ToArray());
             var dyv = Vector<double>.Build.DenseOfArray(held.MeanOld.ToArray()) - Vector<double>.Build.DenseOfArray(train.MeanOld.ToArray());
             var u = q.TransposeThisAndMultiply(dxv);
@@ -227,61 +264,84 @@ public static class EmbeddingAdapterFitter
     }
 
     /// <summary>
-    /// L-BFGS (memory 8) on F(W) = tr(WᵀΣxxW) - 2 tr(WᵀΣxy) + α||W||² + λ||WᵀW - I||², with backtracking Armijo line
-    /// search. Along a direction F is a quartic in the step, so trial steps cost O(d²) after four d³ products.
+    /// Preconditioned L-BFGS (memory 8) on F(W) = tr(WᵀΣxxW) - 2 tr(WᵀΣxy) + tr(Σyy) + α||W||² + λ||WᵀW - I||², with backtracking
+    /// Armijo line search. Along a direction F is a quartic in the step, so trial steps cost O(d²) after four d³
+    /// products; each iteration costs five d³ products whatever the number of pairs.
     /// </summary>
-    private static (Matrix<double> W, int Iterations, bool Converged) LambdaOrthogonal(Matrix<double> sxx, Matrix<double> sxy,
-        Matrix<double> syy, Matrix<double> w, double alpha, double lambda, int maxIterations, double tol)
+    private static (Matrix<double> W, int Iterations, bool Converged) LambdaOrthogonal(Matrix<double> sxxM, Matrix<double> sxyM,
+        Matrix<double> syyM, Matrix<double> w0, double alpha, double lambda, int maxIterations, double tol)
     {
-        int dy = w.ColumnCount, size = w.RowCount * dy;
-        var identity = Matrix<double>.Build.DenseIdentity(dy);
-        var a0 = sxx * w;
-        var e = w.TransposeThisAndMultiply(w) - identity;
-        double F(Matrix<double> ww, Matrix<double> aw, Matrix<double> ee)
-            => ww.TransposeThisAndMultiply(aw).Trace() - 2 * ww.TransposeThisAndMultiply(sxy).Trace() + syy.Trace()
-               + alpha * Frob2(ww) + lambda * Frob2(ee);
-        Matrix<double> Grad(Matrix<double> ww, Matrix<double> aw, Matrix<double> ee)
-            => 2 * (aw - sxy) + 2 * alpha * ww + 4 * lambda * (ww * ee);
-        double f = F(w, a0, e);
-        var grad = Grad(w, a0, e);
+        int dx = w0.RowCount, dy = w0.ColumnCount, size = dx * dy;
+        var sxx = sxxM.ToRowMajorArray();
+        var sxy = sxyM.ToRowMajorArray();
+        double trYY = syyM.Trace();
+        var w = w0.ToRowMajorArray();
+        var a0 = DenseMath.Multiply(sxx, w, dx, dx, dy);
+        var e = DenseMath.TransposeMultiply(w, w, dx, dy, dy);
+        for (int i = 0; i < dy; i++) e[i * dy + i] -= 1;
+        // Preconditioner H0 ≈ Hessian⁻¹: the quadratic part's Hessian is 2(Σxx + αI) ⊗ I and the orthogonality term adds
+        // about 8λ near an orthogonal W, so H0 = Q diag(1 / (2(Λ + α) + 8λ)) Qᵀ; without it Σxx's condition number stalls L-BFGS.
+        var evd = sxxM.Evd(Symmetricity.Symmetric);
+        var q = evd.EigenVectors.ToRowMajorArray();
+        var qt = DenseMath.Transpose(q, dx, dx);
+        var h0 = evd.EigenValues.Real().Select(l => 1 / (2 * (Math.Max(l, 0) + alpha) + 8 * lambda)).ToArray();
+        double[] Precondition(double[] v)
+        {
+            var t = DenseMath.Multiply(qt, v, dx, dx, dy);
+            for (int i = 0; i < dx; i++)
+                System.Numerics.Tensors.TensorPrimitives.Multiply<double>(t.AsSpan(i * dy, dy), h0[i], t.AsSpan(i * dy, dy));
+            return DenseMath.Multiply(q, t, dx, dx, dy);
+        }
+        double Objective(double[] ww, double[] aw, double[] ee)
+            => DenseMath.Dot(ww, aw) - 2 * DenseMath.Dot(ww, sxy) + trYY + alpha * DenseMath.Dot(ww, ww) + lambda * DenseMath.Dot(ee, ee);
+        double[] Gradient(double[] ww, double[] aw, double[] ee)
+        {
+            var we = DenseMath.Multiply(ww, ee, dx, dy, dy);
+            var g = new double[size];
+            for (int i = 0; i < size; i++) g[i] = 2 * (aw[i] - sxy[i]) + 2 * alpha * ww[i] + 4 * lambda * we[i];
+            return g;
+        }
+        double f = Objective(w, a0, e);
+        var grad = Gradient(w, a0, e);
         var sHist = new List<double[]>();
         var yHist = new List<double[]>();
         var rhoHist = new List<double>();
         for (int it = 1; it <= maxIterations; it++)
         {
-            if (grad.FrobeniusNorm() <= tol * (1 + Math.Abs(f)))
-                return (w, it - 1, true);
-            // Two-loop recursion on the flattened gradient.
-            var qv = grad.ToColumnMajorArray();
+            double gnorm = Math.Sqrt(DenseMath.Dot(grad, grad));
+            if (gnorm <= tol * (1 + Math.Abs(f)))
+                return (Matrix<double>.Build.DenseOfRowMajor(dx, dy, w), it - 1, true);
+            var p = (double[])grad.Clone();
             var alphas = new double[sHist.Count];
             for (int i = sHist.Count - 1; i >= 0; i--)
             {
-                alphas[i] = rhoHist[i] * Dot(sHist[i], qv);
-                Axpy(-alphas[i], yHist[i], qv);
+                alphas[i] = rhoHist[i] * DenseMath.Dot(sHist[i], p);
+                Axpy(-alphas[i], yHist[i], p);
             }
-            double gamma = sHist.Count > 0 ? Dot(sHist[^1], yHist[^1]) / Dot(yHist[^1], yHist[^1]) : 1 / Math.Max(grad.FrobeniusNorm(), 1e-300);
-            for (int i = 0; i < size; i++) qv[i] *= gamma;
+            p = Precondition(p);
             for (int i = 0; i < sHist.Count; i++)
             {
-                double beta = rhoHist[i] * Dot(yHist[i], qv);
-                Axpy(alphas[i] - beta, sHist[i], qv);
+                double beta = rhoHist[i] * DenseMath.Dot(yHist[i], p);
+                Axpy(alphas[i] - beta, sHist[i], p);
             }
-            var p = -Matrix<double>.Build.DenseOfColumnMajor(w.RowCount, dy, qv);
-            double slope = grad.PointwiseMultiply(p).Enumerate().Sum();
+            for (int i = 0; i < size; i++) p[i] = -p[i];
+            double slope = DenseMath.Dot(grad, p);
             if (slope >= 0)
             {
-                p = -grad;
-                slope = -grad.PointwiseMultiply(grad).Enumerate().Sum();
+                for (int i = 0; i < size; i++) p[i] = -grad[i];
+                slope = -gnorm * gnorm;
                 sHist.Clear(); yHist.Clear(); rhoHist.Clear();
             }
             // F(W + t p) as a polynomial in t.
-            var ap = sxx * p;
-            var wtp = w.TransposeThisAndMultiply(p);
-            var bm = wtp + wtp.Transpose();
-            var cm = p.TransposeThisAndMultiply(p);
-            double q1 = 2 * Inner(p, a0) - 2 * Inner(p, sxy) + 2 * alpha * Inner(w, p);
-            double q2 = Inner(p, ap) + alpha * Frob2(p);
-            double eb = Inner(e, bm), bb = Frob2(bm), ec = Inner(e, cm), bc = Inner(bm, cm), cc = Frob2(cm);
+            var ap = DenseMath.Multiply(sxx, p, dx, dx, dy);
+            var wtp = DenseMath.TransposeMultiply(w, p, dx, dy, dy);
+            var bm = new double[dy * dy];
+            for (int i = 0; i < dy; i++)
+                for (int j = 0; j < dy; j++) bm[i * dy + j] = wtp[i * dy + j] + wtp[j * dy + i];
+            var cm = DenseMath.TransposeMultiply(p, p, dx, dy, dy);
+            double q1 = 2 * DenseMath.Dot(p, a0) - 2 * DenseMath.Dot(p, sxy) + 2 * alpha * DenseMath.Dot(w, p);
+            double q2 = DenseMath.Dot(p, ap) + alpha * DenseMath.Dot(p, p);
+            double eb = DenseMath.Dot(e, bm), bb = DenseMath.Dot(bm, bm), ec = DenseMath.Dot(e, cm), bc = DenseMath.Dot(bm, cm), cc = DenseMath.Dot(cm, cm);
             double Ft(double t) => f + q1 * t + q2 * t * t + lambda * (2 * eb * t + (bb + 2 * ec) * t * t + 2 * bc * t * t * t + cc * t * t * t * t);
             double step = 1, ft = Ft(step);
             while (ft > f + 1e-4 * step * slope && step > 1e-20)
@@ -290,14 +350,22 @@ public static class EmbeddingAdapterFitter
                 ft = Ft(step);
             }
             if (step <= 1e-20)
-                return (w, it, false);
-            var wNew = w + step * p;
-            var aNew = a0 + step * ap;
-            var eNew = e + step * bm + step * step * cm;
-            var gNew = Grad(wNew, aNew, eNew);
-            var sv = (step * p).ToColumnMajorArray();
-            var yv = (gNew - grad).ToColumnMajorArray();
-            double sy = Dot(sv, yv);
+                return (Matrix<double>.Build.DenseOfRowMajor(dx, dy, w), it, false);
+            var wNew = new double[size];
+            var aNew = new double[size];
+            var sv = new double[size];
+            for (int i = 0; i < size; i++)
+            {
+                sv[i] = step * p[i];
+                wNew[i] = w[i] + sv[i];
+                aNew[i] = a0[i] + step * ap[i];
+            }
+            var eNew = new double[dy * dy];
+            for (int i = 0; i < eNew.Length; i++) eNew[i] = e[i] + step * bm[i] + step * step * cm[i];
+            var gNew = Gradient(wNew, aNew, eNew);
+            var yv = new double[size];
+            for (int i = 0; i < size; i++) yv[i] = gNew[i] - grad[i];
+            double sy = DenseMath.Dot(sv, yv);
             if (sy > 1e-300)
             {
                 if (sHist.Count == 8) { sHist.RemoveAt(0); yHist.RemoveAt(0); rhoHist.RemoveAt(0); }
@@ -306,9 +374,19 @@ public static class EmbeddingAdapterFitter
             double fOld = f;
             (w, a0, e, grad, f) = (wNew, aNew, eNew, gNew, ft);
             if (Math.Abs(fOld - f) <= 1e-15 * Math.Max(1, Math.Abs(f)))
-                return (w, it, grad.FrobeniusNorm() <= Math.Sqrt(tol) * (1 + Math.Abs(f)));
+            {
+                double gn = Math.Sqrt(DenseMath.Dot(grad, grad));
+                return (Matrix<double>.Build.DenseOfRowMajor(dx, dy, w), it, gn <= Math.Sqrt(tol) * (1 + Math.Abs(f)));
+            }
         }
-        return (w, maxIterations, grad.FrobeniusNorm() <= tol * (1 + Math.Abs(f)));
+        double gFinal = Math.Sqrt(DenseMath.Dot(grad, grad));
+        return (Matrix<double>.Build.DenseOfRowMajor(dx, dy, w), maxIterations, gFinal <= tol * (1 + Math.Abs(f)));
+    }
+
+    private static double LambdaObjective(Matrix<double> sxx, Matrix<double> sxy, Matrix<double> w, double alpha, double lambda)
+    {
+        var e = Mul(w.Transpose(), w) - Matrix<double>.Build.DenseIdentity(w.ColumnCount);
+        return Inner(w, Mul(sxx, w)) - 2 * Inner(w, sxy) + alpha * Inner(w, w) + lambda * Inner(e, e);
     }
 
     internal static double OrthogonalityError(Matrix<double> w)
@@ -324,8 +402,8 @@ public static class EmbeddingAdapterFitter
         => Matrix<double>.Build.DenseOfRowMajor(d, d, comoment.ToArray()) / n;
 
     private static double Trace(Matrix<double> m) => m.Trace();
-    private static double Frob2(Matrix<double> m) { double s = 0; foreach (var v in m.AsColumnMajorArray() ?? m.ToColumnMajorArray()) s += v * v; return s; }
-    private static double Inner(Matrix<double> a, Matrix<double> b) => Dot(a.AsColumnMajorArray() ?? a.ToColumnMajorArray(), b.AsColumnMajorArray() ?? b.ToColumnMajorArray());
-    private static double Dot(double[] a, double[] b) => System.Numerics.Tensors.TensorPrimitives.Dot<double>(a, b);
+    private static Matrix<double> Mul(Matrix<double> a, Matrix<double> b)
+        => Matrix<double>.Build.DenseOfRowMajor(a.RowCount, b.ColumnCount, DenseMath.Multiply(a.ToRowMajorArray(), b.ToRowMajorArray(), a.RowCount, a.ColumnCount, b.ColumnCount));
+    private static double Inner(Matrix<double> a, Matrix<double> b) => DenseMath.Dot(a.ToRowMajorArray(), b.ToRowMajorArray());
     private static void Axpy(double a, double[] x, double[] y) { for (int i = 0; i < y.Length; i++) y[i] += a * x[i]; }
 }

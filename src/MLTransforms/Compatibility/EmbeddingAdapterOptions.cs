@@ -70,8 +70,8 @@ public sealed class EmbeddingAdapterOptions
     /// <summary>Number of folds for choosing <see cref="Ridge"/>; pair i goes to fold i mod Folds. Default 5.</summary>
     public int Folds { get; set; } = 5;
 
-    /// <summary>Orthogonality weight λ of <see cref="EmbeddingAdapterKind.LambdaOrthogonal"/>. Default 0.05.</summary>
-    public double Lambda { get; set; } = 0.05;
+    /// <summary>Orthogonality weight λ of <see cref="EmbeddingAdapterKind.LambdaOrthogonal"/> (per pair, on the covariance scale). Default 0.01.</summary>
+    public double Lambda { get; set; } = 0.01;
 
     /// <summary>Rank r of the correction of <see cref="EmbeddingAdapterKind.LowRank"/>. Default 32.</summary>
     public int Rank { get; set; } = 32;
@@ -79,11 +79,11 @@ public sealed class EmbeddingAdapterOptions
     /// <summary>Extra output dimensions of <see cref="EmbeddingAdapterKind.OrthogonalExtended"/>. Default 32.</summary>
     public int ExtraDimensions { get; set; } = 32;
 
-    /// <summary>Iteration limit of the <see cref="EmbeddingAdapterKind.LambdaOrthogonal"/> optimiser. Default 500.</summary>
-    public int MaxIterations { get; set; } = 500;
+    /// <summary>Iteration limit of the <see cref="EmbeddingAdapterKind.LambdaOrthogonal"/> optimiser. Default 300.</summary>
+    public int MaxIterations { get; set; } = 300;
 
-    /// <summary>Convergence: stop when the gradient's Frobenius norm falls below Tolerance * (1 + objective). Default 1e-7.</summary>
-    public double Tolerance { get; set; } = 1e-7;
+    /// <summary>Convergence: stop when the gradient's Frobenius norm falls below Tolerance * (1 + objective). Default 1e-4.</summary>
+    public double Tolerance { get; set; } = 1e-4;
 
     /// <summary>L2-normalise every output vector (cosine-ready). Default false.</summary>
     public bool NormalizeOutput { get; set; }
