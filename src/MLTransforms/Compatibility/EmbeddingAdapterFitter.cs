@@ -145,12 +145,33 @@ public static class EmbeddingAdapterFitter
         var c = center ? sxy : sxy + mx.OuterProduct(my);
         double trX = center ? sxx.Trace() : sxx.Trace() + mx.DotProduct(mx);
         double trY = center ? syy.Trace() : syy.Trace() + my.DotProduct(my);
-        var svd = c.Svd(computeVectors: true);
-        int r = Math.Min(s.NewSize, s.OldSize);
-        var w = Mul(svd.U.SubMatrix(0, s.NewSize, 0, r), svd.VT.SubMatrix(0, r, 0, s.OldSize));
+        // Polar factor W = U Vᵀ of C = U S Vᵀ via the symmetric eigendecomposition Cᵀ C = V S² Vᵀ (W = C V S⁻¹ Vᵀ),
+        // several times faster than a full SVD at d = 384; a rank-deficient C (fewer pairs than dimensions) falls back to the SVD.
+        bool tall = c.RowCount >= c.ColumnCount;
+        var gram = tall ? Mul(c.Transpose(), c) : Mul(c, c.Transpose());
+        var evd = gram.Evd(Symmetricity.Symmetric);
+        var eig = evd.EigenValues.Real();
+        Matrix<double> w;
+        double sumS;
+        if (eig.Minimum() > 1e-12 * eig.Maximum())
+        {
+            var v = evd.EigenVectors;
+            var vs = v.Clone();
+            for (int j = 0; j < vs.ColumnCount; j++) vs.SetColumn(j, v.Column(j) / Math.Sqrt(eig[j]));
+            var inverseRoot = Mul(vs, v.Transpose());
+            w = tall ? Mul(c, inverseRoot) : Mul(inverseRoot, c);
+            sumS = eig.Select(Math.Sqrt).Sum();
+        }
+        else
+        {
+            var svd = c.Svd(computeVectors: true);
+            int r = Math.Min(s.NewSize, s.OldSize);
+            w = Mul(svd.U.SubMatrix(0, s.NewSize, 0, r), svd.VT.SubMatrix(0, r, 0, s.OldSize));
+            sumS = svd.S.Sum();
+        }
         double scale = scaling switch
         {
-            AdapterScaling.LeastSquares => svd.S.Sum() / trX,
+            AdapterScaling.LeastSquares => sumS / trX,
             AdapterScaling.MatchSpread => Math.Sqrt(trY / trX),
             _ => 1,
         };

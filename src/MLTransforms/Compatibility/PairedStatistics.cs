@@ -91,8 +91,21 @@ public sealed class PairedStatistics
     /// <summary>A deep copy.</summary>
     public PairedStatistics Clone() => new(this, swap: false);
 
-    /// <summary>Adds one pair.</summary>
-    public void Add(ReadOnlySpan<float> newVector, ReadOnlySpan<float> oldVector) => AddBatch(newVector, oldVector, 1);
+    /// <summary>Adds one pair (Welford's update, O(d²) without temporaries; prefer <see cref="AddBatch"/> for many pairs).</summary>
+    /// <exception cref="ArgumentException">A vector has the wrong length.</exception>
+    /// <exception cref="InvalidOperationException">A value is NaN or infinite, or a vector is all zeros.</exception>
+    public void Add(ReadOnlySpan<float> newVector, ReadOnlySpan<float> oldVector)
+    {
+        if (newVector.Length != NewSize)
+            throw new ArgumentException($"The new-model vector has {newVector.Length} values; expected {NewSize}.", nameof(newVector));
+        if (oldVector.Length != OldSize)
+            throw new ArgumentException($"The old-model vector has {oldVector.Length} values; expected {OldSize}.", nameof(oldVector));
+        var mx = new double[NewSize];
+        var my = new double[OldSize];
+        double normX = CheckRow(newVector, "new-model", Count, mx);
+        double normY = CheckRow(oldVector, "old-model", Count, my);
+        Combine(1, mx, my, null, null, null, normX, normY);
+    }
 
     /// <summary>
     /// Adds <paramref name="rows"/> pairs given as row-major matrices (rows x <see cref="NewSize"/> and
@@ -112,6 +125,9 @@ public sealed class PairedStatistics
         var yc = new double[bx * OldSize];
         var mx = new double[NewSize];
         var my = new double[OldSize];
+        var bxx = new double[NewSize * NewSize];
+        var byy = new double[OldSize * OldSize];
+        var bxy = new double[NewSize * OldSize];
         for (int start = 0; start < rows; start += block)
         {
             int m = Math.Min(block, rows - start);
@@ -132,9 +148,9 @@ public sealed class PairedStatistics
                 for (int i = 0; i < NewSize; i++) xc[r * NewSize + i] = xs[r * NewSize + i] - mx[i];
                 for (int j = 0; j < OldSize; j++) yc[r * OldSize + j] = ys[r * OldSize + j] - my[j];
             }
-            var bxx = new double[NewSize * NewSize];
-            var byy = new double[OldSize * OldSize];
-            var bxy = new double[NewSize * OldSize];
+            Array.Clear(bxx);
+            Array.Clear(byy);
+            Array.Clear(bxy);
             AccumulateTransposeProduct(xc, xc, m, NewSize, NewSize, bxx);
             AccumulateTransposeProduct(yc, yc, m, OldSize, OldSize, byy);
             AccumulateTransposeProduct(xc, yc, m, NewSize, OldSize, bxy);
@@ -153,7 +169,7 @@ public sealed class PairedStatistics
         Combine(other.Count, other._meanX, other._meanY, other._sxx, other._syy, other._sxy, other._sumNormX, other._sumNormY);
     }
 
-    private void Combine(long nb, double[] mx, double[] my, double[] bxx, double[] byy, double[] bxy, double normX, double normY)
+    private void Combine(long nb, double[] mx, double[] my, double[]? bxx, double[]? byy, double[]? bxy, double normX, double normY)
     {
         long na = Count;
         double n = na + nb, f = na * (double)nb / n;
@@ -171,15 +187,15 @@ public sealed class PairedStatistics
         Count = na + nb;
     }
 
-    private static void AddOuter(double[] target, double[] part, double[] a, double[] b, double f)
+    private static void AddOuter(double[] target, double[]? part, double[] a, double[] b, double f)
     {
         int cols = b.Length;
         for (int i = 0; i < a.Length; i++)
         {
-            double ai = a[i] * f;
             var row = target.AsSpan(i * cols, cols);
-            var p = part.AsSpan(i * cols, cols);
-            for (int j = 0; j < cols; j++) row[j] += p[j] + ai * b[j];
+            if (part is not null)
+                System.Numerics.Tensors.TensorPrimitives.Add<double>(row, part.AsSpan(i * cols, cols), row);
+            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<double>(b, a[i] * f, row, row);
         }
     }
 
