@@ -105,6 +105,11 @@ public sealed class TextEmbeddingOptions
 /// </summary>
 public sealed class TextEmbedder : IDisposable
 {
+    // BERT's basic tokenizer splits on whitespace and on punctuation, where punctuation is Unicode P* plus every ASCII
+    // non-alphanumeric (so '+', '<', '=', '$' are tokens). The library's default pre-tokenizer drops ASCII symbols (S*).
+    private static readonly PreTokenizer BertBasicSplit = new RegexPreTokenizer(
+        new System.Text.RegularExpressions.Regex(@"[!-/:-@\[-`{-~\p{P}]|[^\s!-/:-@\[-`{-~\p{P}]+", System.Text.RegularExpressions.RegexOptions.Compiled), null);
+
     private readonly InferenceSession _session;
     private readonly BertTokenizer _tokenizer;
     private readonly TextEmbeddingOptions _options;
@@ -120,7 +125,7 @@ public sealed class TextEmbedder : IDisposable
         options.Validate();
         _options = options;
         using var vocab = options.VocabularyBytes is { } vb ? new MemoryStream(vb) : (Stream)File.OpenRead(options.VocabularyPath!);
-        _tokenizer = BertTokenizer.Create(vocab, new BertOptions { LowerCaseBeforeTokenization = options.LowerCase });
+        _tokenizer = BertTokenizer.Create(vocab, new BertOptions { LowerCaseBeforeTokenization = options.LowerCase, PreTokenizer = BertBasicSplit });
         var so = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         if (options.IntraOpThreads > 0) so.IntraOpNumThreads = options.IntraOpThreads;
         _session = options.ModelBytes is { } mb ? new InferenceSession(mb, so) : new InferenceSession(options.ModelPath!, so);
