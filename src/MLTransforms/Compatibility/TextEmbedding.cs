@@ -210,12 +210,14 @@ namespace MLTransforms.Compatibility
                 {
                     while (_ahead.Position < pos - 1 && _ahead.MoveNext()) { }
                     ReadOnlyMemory<char> t = default;
+                    long first = -1;
                     while (texts.Count < _parent.Embedder.Options.BatchSize && _ahead.MoveNext())
                     {
+                        if (first < 0) first = _ahead.Position;
                         _aheadGetter!(ref t);
                         texts.Add(t.ToString());
                     }
-                    if (_ahead.Position - texts.Count + 1 != pos)
+                    if (first != pos)
                         throw new InvalidOperationException("The read-ahead cursor lost step with the main cursor; the source data view is not deterministic.");
                 }
                 else

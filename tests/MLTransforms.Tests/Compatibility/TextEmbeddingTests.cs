@@ -65,7 +65,7 @@ public class TextEmbeddingTests
         var schema = model.GetOutputSchema(data.Schema);
         Assert.Equal(new VectorDataViewType(NumberDataViewType.Single, 384), schema["Vec"].Type);
 
-        Assert.Contains("'Nope'", Assert.Throws<ArgumentOutOfRangeException>(() => model.Transform(ml.Data.LoadFromEnumerable(docs.Select(d => new { Nope = d.Text }))).Schema.ToString()).Message);
+        Assert.Contains("'Text': column not found", Assert.Throws<ArgumentOutOfRangeException>(() => model.Transform(ml.Data.LoadFromEnumerable(docs.Select(d => new { Nope = d.Text }))).Schema.ToString()).Message);
         Assert.Contains("expected String", Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.TextEmbedding("Vec", "Id", options).Fit(data)).Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => new TextEmbeddingEstimator("Vec", "Text", new TextEmbeddingOptions { ModelPath = "/no/such.onnx" }));
     }
