@@ -138,12 +138,17 @@ public sealed class UpgradeScenario : IScenario
                 task.Value = texts.Count;
                 return new EmbeddingSet(ids, values, e.Dimension, what);
             }
-            using (var old = new TextEmbedder(TextEmbeddingOptions.MiniLM()))
+            // Abstracts truncated at 256 tokens (the precomputed full-set embeddings use 512) so the default run stays short.
+            var oldOptions = TextEmbeddingOptions.MiniLM();
+            oldOptions.MaxTokens = 256;
+            var newOptions = TextEmbeddingOptions.ArcticXs();
+            newOptions.MaxTokens = 256;
+            using (var old = new TextEmbedder(oldOptions))
             {
                 qOld = await Embed(old, "MiniLM queries", qIds, queries.Select(q => q.Text).ToArray());
                 cOld = await Embed(old, "MiniLM documents", cIds, corpus.Select(c => c.Text).ToArray());
             }
-            using (var neu = new TextEmbedder(TextEmbeddingOptions.ArcticXs()))
+            using (var neu = new TextEmbedder(newOptions))
             {
                 qNew = await Embed(neu, "arctic queries (with query prefix)", qIds, queries.Select(q => QueryPrefix + q.Text).ToArray());
                 cNew = await Embed(neu, "arctic documents", cIds, corpus.Select(c => c.Text).ToArray());
