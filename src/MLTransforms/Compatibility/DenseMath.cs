@@ -21,10 +21,10 @@ internal static class DenseMath
     /// <summary>C (m x n) = A^T B for A (k x m), B (k x n).</summary>
     public static double[] TransposeMultiply(double[] a, double[] b, int k, int m, int n) => Multiply(Transpose(a, k, m), b, m, k, n);
 
-    /// <summary>The transpose of a rows x cols matrix.</summary>
+    /// <summary>The transpose of the leading rows x cols matrix of <paramref name="a"/>.</summary>
     public static double[] Transpose(double[] a, int rows, int cols)
     {
-        var t = new double[a.Length];
+        var t = new double[cols * rows];
         for (int i = 0; i < rows; i++)
             for (int j = 0; j < cols; j++)
                 t[j * rows + i] = a[i * cols + j];

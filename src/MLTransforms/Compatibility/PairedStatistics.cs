@@ -125,9 +125,6 @@ public sealed class PairedStatistics
         var yc = new double[bx * OldSize];
         var mx = new double[NewSize];
         var my = new double[OldSize];
-        var bxx = new double[NewSize * NewSize];
-        var byy = new double[OldSize * OldSize];
-        var bxy = new double[NewSize * OldSize];
         for (int start = 0; start < rows; start += block)
         {
             int m = Math.Min(block, rows - start);
@@ -148,12 +145,12 @@ public sealed class PairedStatistics
                 for (int i = 0; i < NewSize; i++) xc[r * NewSize + i] = xs[r * NewSize + i] - mx[i];
                 for (int j = 0; j < OldSize; j++) yc[r * OldSize + j] = ys[r * OldSize + j] - my[j];
             }
-            Array.Clear(bxx);
-            Array.Clear(byy);
-            Array.Clear(bxy);
-            AccumulateTransposeProduct(xc, xc, m, NewSize, NewSize, bxx);
-            AccumulateTransposeProduct(yc, yc, m, OldSize, OldSize, byy);
-            AccumulateTransposeProduct(xc, yc, m, NewSize, OldSize, bxy);
+            // X_cᵀ X_c etc. as row-major products of the transposed block (SIMD tiles, rows of the result in parallel).
+            var xt = DenseMath.Transpose(xc, m, NewSize);
+            var yt = DenseMath.Transpose(yc, m, OldSize);
+            var bxx = DenseMath.Multiply(xt, xc, NewSize, m, NewSize);
+            var byy = DenseMath.Multiply(yt, yc, OldSize, m, OldSize);
+            var bxy = DenseMath.Multiply(xt, yc, NewSize, m, OldSize);
             Combine(m, mx, my, bxx, byy, bxy, normX, normY);
         }
     }
@@ -213,46 +210,5 @@ public sealed class PairedStatistics
         if (sq == 0)
             throw new InvalidOperationException($"The {side} vector of pair {index} is all zeros: a zero embedding has no direction; drop or re-embed that item.");
         return Math.Sqrt(sq);
-    }
-
-    /// <summary>C (m x k) += A^T B for row-major A (rows x m) and B (rows x k): four rows per sweep of C, SIMD across k.</summary>
-    internal static void AccumulateTransposeProduct(ReadOnlySpan<double> a, ReadOnlySpan<double> b, int rows, int m, int k, Span<double> c)
-    {
-        int r = 0;
-        for (; r + 4 <= rows; r += 4)
-        {
-            var b0 = b.Slice(r * k, k);
-            var b1 = b.Slice((r + 1) * k, k);
-            var b2 = b.Slice((r + 2) * k, k);
-            var b3 = b.Slice((r + 3) * k, k);
-            for (int i = 0; i < m; i++)
-            {
-                double a0 = a[r * m + i], a1 = a[(r + 1) * m + i], a2 = a[(r + 2) * m + i], a3 = a[(r + 3) * m + i];
-                var ci = c.Slice(i * k, k);
-                var v0 = new Vector<double>(a0);
-                var v1 = new Vector<double>(a1);
-                var v2 = new Vector<double>(a2);
-                var v3 = new Vector<double>(a3);
-                int j = 0;
-                for (; j + Vector<double>.Count <= k; j += Vector<double>.Count)
-                {
-                    var acc = new Vector<double>(ci.Slice(j));
-                    acc += v0 * new Vector<double>(b0.Slice(j)) + v1 * new Vector<double>(b1.Slice(j))
-                         + v2 * new Vector<double>(b2.Slice(j)) + v3 * new Vector<double>(b3.Slice(j));
-                    acc.CopyTo(ci.Slice(j));
-                }
-                for (; j < k; j++) ci[j] += a0 * b0[j] + a1 * b1[j] + a2 * b2[j] + a3 * b3[j];
-            }
-        }
-        for (; r < rows; r++)
-        {
-            var br = b.Slice(r * k, k);
-            for (int i = 0; i < m; i++)
-            {
-                double ai = a[r * m + i];
-                var ci = c.Slice(i * k, k);
-                for (int j = 0; j < k; j++) ci[j] += ai * br[j];
-            }
-        }
     }
 }
