@@ -30,9 +30,10 @@ public static class ProgressiveMigration
     /// <param name="options">Adapter settings (default: centred Procrustes with spread matching).</param>
     /// <param name="seed">Seed of the choice of re-embedded items.</param>
     /// <param name="k">Metric cut-off.</param>
+    /// <param name="extraPairs">Further old -> new pairs added to every fit (e.g. queries embedded by both models), or null.</param>
     public static IReadOnlyList<MigrationPoint> Evaluate(EmbeddingSet newQueries, EmbeddingSet newCorpus, EmbeddingSet oldCorpus,
         IReadOnlyDictionary<string, Dictionary<string, int>> qrels, IReadOnlyList<double> fractions, EmbeddingAdapterOptions? options = null,
-        int seed = 0, int k = 10)
+        int seed = 0, int k = 10, PairedStatistics? extraPairs = null)
     {
         ArgumentNullException.ThrowIfNull(fractions);
         options ??= new EmbeddingAdapterOptions();
@@ -50,6 +51,7 @@ public static class ProgressiveMigration
             var folds = Enumerable.Range(0, options.Folds).Select(_ => new PairedStatistics(old.Dimension, newCorpus.Dimension)).ToArray();
             for (int j = 0; j < m; j++)
                 folds[j % folds.Length].Add(old.Row(order[j]), newCorpus.Row(order[j]));
+            if (extraPairs is not null) folds[0].Merge(extraPairs);
             var calibratedOptions = Copy(options);
             var rawOptions = Copy(options);
             rawOptions.Scaling = AdapterScaling.None;
@@ -86,6 +88,6 @@ public static class ProgressiveMigration
     private static EmbeddingAdapterOptions Copy(EmbeddingAdapterOptions o) => new()
     {
         Kind = o.Kind, Center = o.Center, Scaling = o.Scaling, Ridge = o.Ridge, Folds = o.Folds, Lambda = o.Lambda, Rank = o.Rank,
-        ExtraDimensions = o.ExtraDimensions, MaxIterations = o.MaxIterations, Tolerance = o.Tolerance, NormalizeOutput = false, MaxPairs = o.MaxPairs,
+        ExtraDimensions = o.ExtraDimensions, MaxIterations = o.MaxIterations, Tolerance = o.Tolerance, NormalizeOutput = o.NormalizeOutput, MaxPairs = o.MaxPairs,
     };
 }
