@@ -88,7 +88,16 @@ public static class EmbeddingAdapterFitter
                 break;
             case EmbeddingAdapterKind.LowRank:
             {
-                (var w0, scale) = Procrustes(s, sxx, sxy, syy, mx, my, true, o.Scaling);
+                Matrix<double> w0;
+                if (o.LowRankFromIdentity)
+                {
+                    if (dx != dy)
+                        throw new ArgumentOutOfRangeException(nameof(o), $"Option 'LowRankFromIdentity' needs equal sizes; the new model has {dx} dimensions and the old {dy}.");
+                    w0 = Matrix<double>.Build.DenseIdentity(dx);
+                    scale = 1;
+                }
+                else
+                    (w0, scale) = Procrustes(s, sxx, sxy, syy, mx, my, true, o.Scaling);
                 var delta = RidgeSolve(sxx, sxy - Mul(sxx, w0), ridge);
                 var fitted = Mul(delta.Transpose(), Mul(sxx, delta));
                 var evd = fitted.Evd(Symmetricity.Symmetric);

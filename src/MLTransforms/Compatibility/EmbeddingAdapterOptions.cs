@@ -20,8 +20,9 @@ public enum EmbeddingAdapterKind
     LambdaOrthogonal,
 
     /// <summary>
-    /// Low-rank affine (Drift-Adapter, arXiv 2509.23471): the Procrustes map plus a rank-r correction fitted by
-    /// reduced-rank ridge regression on its residual.
+    /// Low-rank affine (Drift-Adapter, arXiv 2509.23471): the Procrustes map (or the identity, see
+    /// <see cref="EmbeddingAdapterOptions.LowRankFromIdentity"/>) plus a rank-r correction fitted by reduced-rank
+    /// ridge regression on its residual.
     /// </summary>
     LowRank,
 
@@ -75,6 +76,12 @@ public sealed class EmbeddingAdapterOptions
 
     /// <summary>Rank r of the correction of <see cref="EmbeddingAdapterKind.LowRank"/>. Default 32.</summary>
     public int Rank { get; set; } = 32;
+
+    /// <summary>
+    /// Base map of <see cref="EmbeddingAdapterKind.LowRank"/>: false (default) the centred Procrustes map, true the
+    /// identity, as in Drift-Adapter for a model whose space drifted (both sizes must then be equal).
+    /// </summary>
+    public bool LowRankFromIdentity { get; set; }
 
     /// <summary>Extra output dimensions of <see cref="EmbeddingAdapterKind.OrthogonalExtended"/>. Default 32.</summary>
     public int ExtraDimensions { get; set; } = 32;

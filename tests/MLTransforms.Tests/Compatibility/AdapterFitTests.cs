@@ -148,6 +148,24 @@ public class AdapterFitTests
         var sv = delta.Svd(false).S;
         Assert.True(sv[2] < 1e-4 * sv[0], $"singular values {string.Join(", ", sv.Take(4))}");
         Assert.True(low.Diagnostics.TrainError < baseMap.Diagnostics.TrainError);
+
+        // Drift-Adapter form: identity plus rank r. A target that is x plus a rank-1 drift is recovered exactly.
+        var rng = new Random(11);
+        var xs = Gaussian(rng, 300 * d);
+        var u = Gaussian(rng, d);
+        var v = Gaussian(rng, d);
+        var ys = new float[xs.Length];
+        for (int i = 0; i < 300; i++)
+        {
+            float proj = 0;
+            for (int j = 0; j < d; j++) proj += xs[i * d + j] * u[j];
+            for (int j = 0; j < d; j++) ys[i * d + j] = xs[i * d + j] + 0.3f * proj * v[j];
+        }
+        var drift = EmbeddingAdapterFitter.Fit(Folds(xs, ys, d, d), new EmbeddingAdapterOptions { Kind = EmbeddingAdapterKind.LowRank, Rank = 1, Ridge = 1e-9, LowRankFromIdentity = true });
+        var expected = Matrix<double>.Build.DenseIdentity(d) + 0.3 * Vector<double>.Build.DenseOfArray(u.Select(t => (double)t).ToArray()).OuterProduct(Vector<double>.Build.DenseOfArray(v.Select(t => (double)t).ToArray()));
+        Assert.True((W(drift) - expected).FrobeniusNorm() < 1e-3, $"|W - (I + u vᵀ)| = {(W(drift) - expected).FrobeniusNorm()}");
+        Assert.Throws<ArgumentOutOfRangeException>(() => EmbeddingAdapterFitter.Fit(Folds(xs, ys.Take(300 * 5).ToArray(), d, 5),
+            new EmbeddingAdapterOptions { Kind = EmbeddingAdapterKind.LowRank, LowRankFromIdentity = true }));
     }
 
     [Fact]
