@@ -54,8 +54,8 @@ public sealed class UpgradeScenario : IScenario
         };
         var rows = new List<ResultRow>();
         var table = new Table().Title("Backward compatibility, nDCG@10 (Recall@10); recovered = share of new→new")
-            .AddColumns("adapter", "new q → old index", "recovered", "> old→old", "old index → new", "recovered", "fit ms");
-        CompatibilityReport? best = null;
+            .AddColumns("adapter", "new q → old index", "recov.", "> old→old", "old index → new", "recov.", "both (fused)", "recov.", "fit ms");
+        CompatibilityReport? best = null, bestFused = null;
         foreach (var (name, options) in kinds)
         {
             var sw = Stopwatch.StartNew();
@@ -66,15 +66,18 @@ public sealed class UpgradeScenario : IScenario
             if (best is null)
                 AnsiConsole.MarkupLine($"Without adapter: old→old {M(r.OldOld)}, new→new {M(r.NewNew)}, new q → old index {M(r.NewOldRaw)}.");
             table.AddRow(Markup.Escape(name), M(r.NewOldAdapted), $"{r.Recovery:P0}", r.IsCompatible ? "[green]yes[/]" : "no",
-                M(r.Migrated!), $"{r.MigratedRecovery:P0}", fitMs.ToString());
+                M(r.Migrated!), $"{r.MigratedRecovery:P0}", M(r.Fused!), $"{r.FusedRecovery:P0}", fitMs.ToString());
             rows.Add(new ResultRow(Name, $"{name}: new→old nDCG@10", $"{r.NewOldAdapted.Ndcg:F3} ({r.Recovery:P0} of new→new)", full ? "issue: centred Procrustes .573, ridge .563, λ-orth .578" : ""));
-            rows.Add(new ResultRow(Name, $"{name}: index old→new nDCG@10", $"{r.Migrated!.Ndcg:F3} ({r.MigratedRecovery:P0})"));
+            rows.Add(new ResultRow(Name, $"{name}: index old→new nDCG@10", $"{r.Migrated!.Ndcg:F3} ({r.MigratedRecovery:P0})", full ? "issue: index-side linear ceiling .579" : ""));
+            rows.Add(new ResultRow(Name, $"{name}: fused dual-space nDCG@10", $"{r.Fused!.Ndcg:F3} ({r.FusedRecovery:P0})", "goal ≥ 95% (.612 on full set)"));
             if (best is null || r.NewOldAdapted.Ndcg > best.NewOldAdapted.Ndcg) best = r;
+            if (bestFused is null || r.Fused!.Ndcg > bestFused.Fused!.Ndcg) bestFused = r;
         }
         AnsiConsole.Write(table);
         rows.Insert(0, new ResultRow(Name, "old→old / new→new / new→old raw nDCG@10",
             $"{best!.OldOld.Ndcg:F3} / {best.NewNew.Ndcg:F3} / {best.NewOldRaw.Ndcg:F3}", full ? "issue: .654 / .644 / .035" : ""));
-        rows.Add(new ResultRow(Name, "best adapter vs goal (95% of new→new)", $"{best.Adapter}: {best.Recovery:P1}", "goal ≥ 95%"));
+        rows.Add(new ResultRow(Name, "best query adapter vs goal (95% of new→new)", $"{best.Adapter}: {best.Recovery:P1}", "goal ≥ 95%"));
+        rows.Add(new ResultRow(Name, "best fused (query + index adapters) vs goal", $"{bestFused!.Adapter}: {bestFused.FusedRecovery:P1}", "goal ≥ 95%"));
 
         // Progressive migration: re-embed a fraction, map the rest old -> new (calibrated), search by dot product.
         var fractions = new[] { 0.1, 0.3, 0.5, 0.7, 0.9 };

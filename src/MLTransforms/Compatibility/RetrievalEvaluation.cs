@@ -119,9 +119,14 @@ public static class RetrievalEvaluation
 /// <param name="NewOldRaw">M(new, old) without adapter.</param>
 /// <param name="NewOldAdapted">M(adapter(new), old): queries mapped new -> old.</param>
 /// <param name="Migrated">M(new, adapter'(old)): the index mapped old -> new, or null.</param>
+/// <param name="Fused">Both views at once: score = cos(adapter(q), d_old) + cos(q, adapter'(d_old)), found by one dot-product
+/// search of [unit adapter(q) | unit q] against a dual index [unit d_old | unit adapter'(d_old)]; null without an index map.</param>
 public sealed record CompatibilityReport(string Adapter, RetrievalMetrics OldOld, RetrievalMetrics NewNew, RetrievalMetrics NewOldRaw,
-    RetrievalMetrics NewOldAdapted, RetrievalMetrics? Migrated = null)
+    RetrievalMetrics NewOldAdapted, RetrievalMetrics? Migrated = null, RetrievalMetrics? Fused = null)
 {
+    /// <summary>Share of M(new, new) nDCG that the fused dual-space search recovers (NaN without an index map).</summary>
+    public double FusedRecovery => Fused is null ? double.NaN : Fused.Ndcg / NewNew.Ndcg;
+
     /// <summary>Share of M(new, new) nDCG that the query-side adapter recovers.</summary>
     public double Recovery => NewOldAdapted.Ndcg / NewNew.Ndcg;
 
@@ -146,8 +151,30 @@ public sealed record CompatibilityReport(string Adapter, RetrievalMetrics OldOld
             ? RetrievalEvaluation.Evaluate(newQueries, oldCorpus, qrels, k)
             : new RetrievalMetrics(k, 0, double.NaN, double.NaN, double.NaN, double.NaN);
         var adapted = RetrievalEvaluation.Evaluate(queryMap.Apply(newQueries, oldCorpus.Dimension), oldCorpus, qrels, k);
-        RetrievalMetrics? migrated = indexMap is null ? null
-            : RetrievalEvaluation.Evaluate(newQueries, indexMap.Apply(oldCorpus, newCorpus.Dimension), qrels, k);
-        return new CompatibilityReport(adapter, oldOld, newNew, raw, adapted, migrated);
+        RetrievalMetrics? migrated = null, fused = null;
+        if (indexMap is not null)
+        {
+            var migratedCorpus = indexMap.Apply(oldCorpus, newCorpus.Dimension);
+            migrated = RetrievalEvaluation.Evaluate(newQueries, migratedCorpus, qrels, k);
+            fused = RetrievalEvaluation.Evaluate(Concat(queryMap.Apply(newQueries, oldCorpus.Dimension), newQueries),
+                Concat(oldCorpus, migratedCorpus), qrels, k, cosine: false);
+        }
+        return new CompatibilityReport(adapter, oldOld, newNew, raw, adapted, migrated, fused);
+    }
+
+    /// <summary>Row-wise [unit a | unit b].</summary>
+    private static EmbeddingSet Concat(EmbeddingSet a, EmbeddingSet b)
+    {
+        int d = a.Dimension + b.Dimension;
+        var values = new float[a.Count * d];
+        for (int r = 0; r < a.Count; r++)
+        {
+            var dst = values.AsSpan(r * d, d);
+            a.Row(r).CopyTo(dst);
+            b.Row(r).CopyTo(dst.Slice(a.Dimension));
+            ExactSearch.NormalizeRows(dst.Slice(0, a.Dimension), 1, a.Dimension);
+            ExactSearch.NormalizeRows(dst.Slice(a.Dimension), 1, b.Dimension);
+        }
+        return a with { Values = values, Dimension = d };
     }
 }
