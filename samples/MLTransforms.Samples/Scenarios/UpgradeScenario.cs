@@ -98,13 +98,13 @@ public sealed class UpgradeScenario : IScenario
                 full && p.Fraction == 0.1 ? "issue: 45% raw, 69% norm-matched" : ""));
         }
         AnsiConsole.Write(mig);
-        Plot(context, points, best);
+        Plot(context, points, withQueries, best);
         return rows;
     }
 
     private static string M(RetrievalMetrics m) => double.IsNaN(m.Ndcg) ? "-" : $"{m.Ndcg:F3} ({m.Recall:F3})";
 
-    private static void Plot(ScenarioContext context, IReadOnlyList<MigrationPoint> points, CompatibilityReport best)
+    private static void Plot(ScenarioContext context, IReadOnlyList<MigrationPoint> points, IReadOnlyList<MigrationPoint> withQueries, CompatibilityReport best)
     {
         var plot = new ScottPlot.Plot();
         var xs = points.Select(p => p.Fraction * 100).ToArray();
@@ -112,6 +112,8 @@ public sealed class UpgradeScenario : IScenario
         cal.LegendText = "mixed index, calibrated";
         var unc = plot.Add.Scatter(xs, points.Select(p => p.UncalibratedRecovery * 100).ToArray());
         unc.LegendText = "mixed index, uncalibrated";
+        var wq = plot.Add.Scatter(xs, withQueries.Select(p => p.Recovery * 100).ToArray());
+        wq.LegendText = "mixed index, calibrated, + train-query pairs in the fit";
         var line = plot.Add.HorizontalLine(best.Recovery * 100);
         line.LegendText = $"query adapter only ({best.Adapter})";
         plot.Axes.Title.Label.Text = "Share of new→new nDCG@10 recovered";
