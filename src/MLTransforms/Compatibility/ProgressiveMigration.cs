@@ -1,0 +1,93 @@
+using System.Numerics.Tensors;
+
+namespace MLTransforms.Compatibility;
+
+/// <summary>Retrieval of a mixed index at one re-embedded fraction.</summary>
+/// <param name="Fraction">Share of the corpus re-embedded with the new model.</param>
+/// <param name="Reembedded">Number of re-embedded items (also the adapter's fit set).</param>
+/// <param name="Calibrated">Metrics with mapped vectors calibrated to the scale of real new-model vectors.</param>
+/// <param name="Uncalibrated">Metrics with the raw map (pure rotation, no norm matching).</param>
+/// <param name="Recovery">Calibrated nDCG over M(new, new) nDCG.</param>
+/// <param name="UncalibratedRecovery">Uncalibrated nDCG over M(new, new) nDCG.</param>
+/// <param name="NormFactor">The norm-matching factor applied to mapped vectors.</param>
+public sealed record MigrationPoint(double Fraction, int Reembedded, RetrievalMetrics Calibrated, RetrievalMetrics Uncalibrated,
+    double Recovery, double UncalibratedRecovery, double NormFactor);
+
+/// <summary>
+/// Progressive index migration: a fraction of the items is re-embedded with the new model, the rest keep their
+/// old vectors mapped old -> new by an adapter fitted on the re-embedded items (which have both vectors). Mapped
+/// vectors are calibrated to the scale of real new-model vectors (spread matching inside the map, then one
+/// norm-matching factor) and the mixed index is searched by dot product, as a vector store would.
+/// </summary>
+public static class ProgressiveMigration
+{
+    /// <summary>Evaluates the mixed index at each fraction in <paramref name="fractions"/>.</summary>
+    /// <param name="newQueries">Queries embedded by the new model.</param>
+    /// <param name="newCorpus">The corpus embedded by the new model (the re-embedded items are taken from it).</param>
+    /// <param name="oldCorpus">The corpus embedded by the old model, same ids.</param>
+    /// <param name="qrels">Judgements.</param>
+    /// <param name="fractions">Re-embedded fractions in (0, 1].</param>
+    /// <param name="options">Adapter settings (default: centred Procrustes with spread matching).</param>
+    /// <param name="seed">Seed of the choice of re-embedded items.</param>
+    /// <param name="k">Metric cut-off.</param>
+    /// <param name="extraPairs">Further old -> new pairs added to every fit (e.g. queries embedded by both models), or null.</param>
+    public static IReadOnlyList<MigrationPoint> Evaluate(EmbeddingSet newQueries, EmbeddingSet newCorpus, EmbeddingSet oldCorpus,
+        IReadOnlyDictionary<string, Dictionary<string, int>> qrels, IReadOnlyList<double> fractions, EmbeddingAdapterOptions? options = null,
+        int seed = 0, int k = 10, PairedStatistics? extraPairs = null)
+    {
+        ArgumentNullException.ThrowIfNull(fractions);
+        options ??= new EmbeddingAdapterOptions();
+        var old = oldCorpus.Select(newCorpus.Ids);
+        var newNew = RetrievalEvaluation.Evaluate(newQueries, newCorpus, qrels, k);
+        var order = Enumerable.Range(0, newCorpus.Count).OrderBy(_ => 0).ToArray();
+        new Random(seed).Shuffle(order);
+        var points = new List<MigrationPoint>();
+        foreach (double fraction in fractions)
+        {
+            SchemaChecks.CheckOption(fraction > 0 && fraction <= 1, nameof(fractions), fraction, "in (0, 1]");
+            int m = Math.Max(2, (int)Math.Round(fraction * newCorpus.Count));
+            var reembedded = new bool[newCorpus.Count];
+            foreach (int i in order.AsSpan(0, m)) reembedded[i] = true;
+            var folds = Enumerable.Range(0, options.Folds).Select(_ => new PairedStatistics(old.Dimension, newCorpus.Dimension)).ToArray();
+            for (int j = 0; j < m; j++)
+                folds[j % folds.Length].Add(old.Row(order[j]), newCorpus.Row(order[j]));
+            if (extraPairs is not null) folds[0].Merge(extraPairs);
+            var calibratedOptions = Copy(options);
+            var rawOptions = Copy(options);
+            rawOptions.Scaling = AdapterScaling.None;
+            var calibrated = MixedIndex(EmbeddingAdapterFitter.Fit(folds, calibratedOptions), true, out double factor);
+            var raw = MixedIndex(EmbeddingAdapterFitter.Fit(folds, rawOptions), false, out _);
+            var cal = RetrievalEvaluation.Evaluate(newQueries, calibrated, qrels, k, cosine: false);
+            var unc = RetrievalEvaluation.Evaluate(newQueries, raw, qrels, k, cosine: false);
+            points.Add(new MigrationPoint(fraction, m, cal, unc, cal.Ndcg / newNew.Ndcg, unc.Ndcg / newNew.Ndcg, factor));
+
+            EmbeddingSet MixedIndex(EmbeddingAdapterMap map, bool normMatch, out double normFactor)
+            {
+                int d = newCorpus.Dimension;
+                var mapped = map.Apply(old, d);
+                double realNorm = 0, mappedNorm = 0;
+                for (int j = 0; j < m; j++)
+                {
+                    realNorm += TensorPrimitives.Norm(newCorpus.Row(order[j]));
+                    mappedNorm += TensorPrimitives.Norm(mapped.Row(order[j]));
+                }
+                normFactor = normMatch ? realNorm / mappedNorm : 1;
+                var values = new float[newCorpus.Count * d];
+                for (int i = 0; i < newCorpus.Count; i++)
+                {
+                    var dst = values.AsSpan(i * d, d);
+                    if (reembedded[i]) newCorpus.Row(i).CopyTo(dst);
+                    else TensorPrimitives.Multiply(mapped.Row(i), (float)normFactor, dst);
+                }
+                return newCorpus with { Values = values };
+            }
+        }
+        return points;
+    }
+
+    private static EmbeddingAdapterOptions Copy(EmbeddingAdapterOptions o) => new()
+    {
+        Kind = o.Kind, Center = o.Center, Scaling = o.Scaling, Ridge = o.Ridge, Folds = o.Folds, Lambda = o.Lambda, Rank = o.Rank,
+        ExtraDimensions = o.ExtraDimensions, MaxIterations = o.MaxIterations, Tolerance = o.Tolerance, NormalizeOutput = o.NormalizeOutput, MaxPairs = o.MaxPairs,
+    };
+}
