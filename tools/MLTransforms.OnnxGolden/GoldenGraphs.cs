@@ -38,6 +38,8 @@ public static class GoldenGraphs
             () => Fit(new MLContext(1).Transforms.OrthoTrans("Y", "X", new MLTransforms.TimeSeries.OrthoTransOptions { Components = 6 }), inputSize: 24)),
         new("ortho-ridge-forecaster", "OrthoRidge forecaster: lookback 24 -> horizon 8",
             () => Fit(new MLContext(1).Forecasting.OrthoRidge("Y", "X"), inputSize: 24, targetSize: 8)),
+        new("embedding-adapter", "EmbeddingAdapter (Procrustes, centred): 12 -> 8",
+            () => Fit(new MLContext(1).Transforms.EmbeddingAdapter("Y", "X", "Target"), inputSize: 12, targetSize: 8)),
     ];
 
     /// <summary>Seed of the synthetic rows every component is fitted on.</summary>
