@@ -8,6 +8,10 @@ var scenarios = typeof(IScenario).Assembly.GetTypes()
     .Select(t => (IScenario)Activator.CreateInstance(t)!)
     .OrderBy(s => s.Order).ToList();
 
+// Redirected output (logs, CI) gets wide tables instead of the 80-column default.
+if (Console.IsOutputRedirected)
+    AnsiConsole.Profile.Width = 160;
+
 string outDir = Path.GetFullPath("samples-output");
 var rest = new List<string>();
 for (int i = 0; i < args.Length; i++)

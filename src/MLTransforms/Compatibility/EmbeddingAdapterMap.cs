@@ -76,6 +76,18 @@ public sealed class EmbeddingAdapterMap
             throw new ArgumentException($"Input holds {input.Length} values; expected {rows} x {InputSize}.", nameof(input));
         if (output.Length != (long)rows * OutputSize)
             throw new ArgumentException($"Output holds {output.Length} values; expected {rows} x {OutputSize}.", nameof(output));
+        // Large batches split by rows over the cores: each chunk is an independent matrix product.
+        int chunks = Math.Min(Environment.ProcessorCount, rows / MinRowsPerThread);
+        if (chunks > 1)
+            ApplyParallel(input, output, rows, chunks);
+        else
+            ApplyRows(input, output, rows);
+    }
+
+    private const int MinRowsPerThread = 64;
+
+    private void ApplyRows(ReadOnlySpan<float> input, Span<float> output, int rows)
+    {
         MatMulAddBias(input, _weights, _bias, output, rows, InputSize, OutputSize);
         if (NormalizeOutput)
             for (int r = 0; r < rows; r++)
@@ -84,6 +96,23 @@ public sealed class EmbeddingAdapterMap
                 float norm = TensorPrimitives.Norm(y);
                 if (norm > 0) TensorPrimitives.Divide(y, norm, y);
             }
+    }
+
+    private unsafe void ApplyParallel(ReadOnlySpan<float> input, Span<float> output, int rows, int chunks)
+    {
+        int per = (rows + chunks - 1) / chunks;
+        fixed (float* pin = input)
+        fixed (float* pout = output)
+        {
+            nint inAddress = (nint)pin, outAddress = (nint)pout;
+            Parallel.For(0, chunks, c =>
+            {
+                int r0 = c * per, n = Math.Min(per, rows - r0);
+                if (n <= 0) return;
+                ApplyRows(new ReadOnlySpan<float>((float*)inAddress + (long)r0 * InputSize, n * InputSize),
+                    new Span<float>((float*)outAddress + (long)r0 * OutputSize, n * OutputSize), n);
+            });
+        }
     }
 
     /// <summary>Y = X W + b for row-major X (rows x k), W (k x n).</summary>
