@@ -235,17 +235,8 @@ public sealed class RotationsScenario : IScenario
 
     private static float[][] Read(IDataView data)
     {
-        var col = data.Schema["Kernel"];
-        var result = new List<float[]>();
-        var buffer = default(VBuffer<float>);
-        using var cursor = data.GetRowCursor([col]);
-        var getter = cursor.GetGetter<VBuffer<float>>(col);
-        while (cursor.MoveNext())
-        {
-            getter(ref buffer);
-            result.Add(buffer.DenseValues().ToArray());
-        }
-        return result.ToArray();
+        var (values, rows, size) = VectorColumn.Read(data, "Kernel");
+        return Enumerable.Range(0, rows).Select(r => values.AsSpan(r * size, size).ToArray()).ToArray();
     }
 
     private static double[] ExactGram(float[][] rows, double m)

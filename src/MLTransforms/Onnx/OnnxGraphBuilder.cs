@@ -40,20 +40,17 @@ public sealed class OnnxGraphBuilder
     /// <param name="values">Row-major values.</param>
     /// <param name="dims">Its shape; the product must equal the number of values.</param>
     public string AddInitializer(string hint, ReadOnlySpan<float> values, params long[] dims)
-    {
-        CheckCount(values.Length, dims);
-        var t = new TensorProto { Name = FreshName(hint), DataType = (int)TensorProto.Types.DataType.Float };
-        t.Dims.AddRange(dims);
-        t.RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values));
-        _graph.Initializer.Add(t);
-        return t.Name;
-    }
+        => AddRaw(hint, values, TensorProto.Types.DataType.Float, dims);
 
     /// <summary>Adds an int64 initializer and returns its name.</summary>
     public string AddInitializer(string hint, ReadOnlySpan<long> values, params long[] dims)
+        => AddRaw(hint, values, TensorProto.Types.DataType.Int64, dims);
+
+    // Raw little-endian bytes: compact, and what ONNX Runtime reads fastest.
+    private string AddRaw<T>(string hint, ReadOnlySpan<T> values, TensorProto.Types.DataType type, long[] dims) where T : unmanaged
     {
         CheckCount(values.Length, dims);
-        var t = new TensorProto { Name = FreshName(hint), DataType = (int)TensorProto.Types.DataType.Int64 };
+        var t = new TensorProto { Name = FreshName(hint), DataType = (int)type };
         t.Dims.AddRange(dims);
         t.RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values));
         _graph.Initializer.Add(t);

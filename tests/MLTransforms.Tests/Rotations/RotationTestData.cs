@@ -36,17 +36,8 @@ internal static class RotationTestData
     /// <summary>All values of a Single vector column.</summary>
     public static float[][] Column(IDataView data, string name)
     {
-        var col = data.Schema[name];
-        var result = new List<float[]>();
-        var buffer = default(VBuffer<float>);
-        using var cursor = data.GetRowCursor([col]);
-        var getter = cursor.GetGetter<VBuffer<float>>(col);
-        while (cursor.MoveNext())
-        {
-            getter(ref buffer);
-            result.Add(buffer.DenseValues().ToArray());
-        }
-        return result.ToArray();
+        var (values, rows, size) = VectorColumn.Read(data, name);
+        return Enumerable.Range(0, rows).Select(r => values.AsSpan(r * size, size).ToArray()).ToArray();
     }
 
     /// <summary>The first optdigits training rows shipped with the samples (real data, always in the repository).</summary>
