@@ -43,7 +43,16 @@ foreach (var s in selected)
 {
     AnsiConsole.Write(new Rule($"[yellow]{s.Name}[/]: {Markup.Escape(s.Description)}"));
     var sw = Stopwatch.StartNew();
-    results.AddRange(await s.RunAsync(context, scenarioArgs));
+    try
+    {
+        results.AddRange(await s.RunAsync(context, scenarioArgs));
+    }
+    catch (ArgumentException e) when (rest.Count > 0)
+    {
+        // A bad command line is the user's mistake, not a crash: say what was wrong and stop.
+        AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
+        return 2;
+    }
     AnsiConsole.MarkupLine($"[grey]{s.Name} took {sw.Elapsed.TotalSeconds:F1} s[/]");
 }
 
