@@ -39,8 +39,11 @@ public static unsafe class Gemm
     /// <summary>The backend <see cref="Multiply"/> uses unless <see cref="ForceManaged"/> is set.</summary>
     public static GemmBackend Available => Sgemm != null ? GemmBackend.OpenBlas : GemmBackend.Managed;
 
-    /// <summary>Use the managed kernel even when OpenBLAS is present (tests and benchmarks); per thread.</summary>
-    [ThreadStatic] internal static bool ForceManaged;
+    [ThreadStatic] private static bool _forceManaged;
+
+    /// <summary>Use the managed kernel on the calling thread even when OpenBLAS is present (tests, benchmarks).
+    /// Set the environment variable <c>MLTRANSFORMS_GEMM=managed</c> to do so for the whole process.</summary>
+    public static bool ForceManaged { get => _forceManaged; set => _forceManaged = value; }
 
     /// <summary>The backend the calling thread uses now.</summary>
     public static GemmBackend Current => ForceManaged ? GemmBackend.Managed : Available;
