@@ -101,14 +101,23 @@ public static unsafe class Gemm
         }
     }
 
-    /// <summary>C[:, j0 .. j0 + 16) += A B[:, j0 .. j0 + 16): the 16-column strip of B stays in L1 while rows of A stream by.</summary>
+    /// <summary>C[:, j0 .. j0 + 16) += A B[:, j0 .. j0 + 16), in blocks of 256 along k so that the block of the
+    /// 16-column strip of B (16 KB) stays in L1 while rows of A stream by.</summary>
     private static void StripKernel(float* a, float* b, float* c, int m, int n, int k, int j0)
+    {
+        const int KBlock = 256;
+        for (int k0 = 0; k0 < k; k0 += KBlock)
+            StripBlock(a + k0, b + (long)k0 * n, c, m, n, k, Math.Min(KBlock, k - k0), j0);
+    }
+
+    /// <summary>C[:, j0 .. j0 + 16) += A[:, 0 .. kb) B[0 .. kb, j0 .. j0 + 16); rows of A are k apart.</summary>
+    private static void StripBlock(float* a, float* b, float* c, int m, int n, int k, int kb, int j0)
     {
         if (j0 + 16 > n || !Vector256.IsHardwareAccelerated)
         {
             int j1 = Math.Min(n, j0 + 16);
             for (int i = 0; i < m; i++)
-                for (int p = 0; p < k; p++)
+                for (int p = 0; p < kb; p++)
                 {
                     float av = a[i * k + p];
                     for (int j = j0; j < j1; j++) c[i * n + j] += av * b[p * n + j];
@@ -125,7 +134,7 @@ public static unsafe class Gemm
             var s30 = Vector256.Load(c3); var s31 = Vector256.Load(c3 + 8);
             float* a0 = a + i0 * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k;
             float* bp = b + j0;
-            for (int p = 0; p < k; p++, bp += n)
+            for (int p = 0; p < kb; p++, bp += n)
             {
                 var b0 = Vector256.Load(bp); var b1 = Vector256.Load(bp + 8);
                 var x = Vector256.Create(a0[p]); s00 = Fma(x, b0, s00); s01 = Fma(x, b1, s01);
@@ -141,7 +150,7 @@ public static unsafe class Gemm
             float* c0 = c + i0 * n + j0;
             var s0 = Vector256.Load(c0); var s1 = Vector256.Load(c0 + 8);
             float* bp = b + j0;
-            for (int p = 0; p < k; p++, bp += n)
+            for (int p = 0; p < kb; p++, bp += n)
             {
                 var x = Vector256.Create(a[i0 * k + p]);
                 s0 = Fma(x, Vector256.Load(bp), s0); s1 = Fma(x, Vector256.Load(bp + 8), s1);
