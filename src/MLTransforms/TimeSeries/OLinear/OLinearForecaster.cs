@@ -276,7 +276,7 @@ public sealed class OLinearForecaster : VectorTransformer
     /// <remarks>The graph computes the same function as the C# forward pass, with the linear chains folded at export:
     /// scalar embedding + OrthoTrans + Linear become uq W_eff (+ a per-channel bias), and Linear(d_model -> D H) +
     /// inverse OrthoTrans + head Linear become one d_model x d_ff MatMul. NormLin's A is computed in the graph
-    /// (Softplus, ReduceSum, Div).</remarks>
+    /// (Softplus, ReduceSum, Div); its value and output projections are folded into one d_model x d_model MatMul.</remarks>
     protected internal override string BuildOnnx(OnnxGraphBuilder graph, string input)
     {
         var net = _network;
@@ -308,10 +308,15 @@ public sealed class OLinearForecaster : VectorTransformer
         var x = Node("Add", Node("MatMul", uq, Init("in_w_eff", weff, t, m)), Init("in_bias", cbias, n, m));
         foreach (var blk in net.Blocks)
         {
-            var v = Linear(x, blk.ValueW, blk.ValueB, m, m);
+            // A mixes tokens and the weights mix features, so A (X Wv + 1 bv^T) Wo + bo = A X (Wv Wo) + (bv Wo + bo):
+            // rows of A sum to 1.
             var sp = Node("Softplus", Init(blk.Mix.Name, blk.Mix.Of(p), n, n));
             var a = Node("Div", sp, graph.AddNode("ReduceSum", [sp, graph.AddInitializer("axis1", [1L], 1)], ("keepdims", 1L)));
-            var o = Linear(Node("MatMul", a, v), blk.OutW, blk.OutB, m, m);
+            var wvo = new float[m * m];
+            Gemm.Multiply(false, false, m, m, m, 1, blk.ValueW.Of(p), blk.OutW.Of(p), 0, wvo);
+            var bvo = blk.OutB.Of(p).ToArray();
+            Gemm.Multiply(false, false, 1, m, m, 1, blk.ValueB.Of(p), blk.OutW.Of(p), 1, bvo);
+            var o = Node("Add", Node("MatMul", Node("MatMul", a, x), Init("mix_w", wvo, m, m)), Init("mix_b", bvo, m));
             var x1 = LayerNorm(Node("Add", x, o), blk.Norm1G, blk.Norm1B);
             var hid = Node("Gelu", Linear(x1, blk.Ffn1W, blk.Ffn1B, m, f));
             x = LayerNorm(Node("Add", x1, Linear(hid, blk.Ffn2W, blk.Ffn2B, f, m)), blk.Norm2G, blk.Norm2B);
