@@ -226,7 +226,8 @@ public sealed class OLinearForecaster : VectorTransformer
     {
         if (count < 0 || windows.Length != count * InputSize)
             throw new ArgumentException($"Got {windows.Length} values for {count} windows; expected {count} x {InputSize}.", nameof(windows));
-        SchemaChecks.CheckFinite(windows, InputColumnName, 0);
+        for (int w = 0; w < count; w++)
+            SchemaChecks.CheckFinite(windows.Slice(w * InputSize, InputSize), InputColumnName, w);
         const int Batch = 128;
         var ws = new OLinearNetwork.Workspace(_network.Shape, Math.Min(Batch, Math.Max(count, 1)));
         var result = new float[count * OutputSize];

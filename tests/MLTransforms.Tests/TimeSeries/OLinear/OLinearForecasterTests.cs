@@ -126,7 +126,11 @@ public class OLinearForecasterTests
         var nan = new float[model.InputSize];
         nan[3] = float.NaN;
         Assert.Throws<InvalidOperationException>(() => model.Transform(nan));
-        Assert.ThrowsAny<Exception>(() => model.Forecast(nan, 1));
+        var two = new float[2 * model.InputSize];
+        two[model.InputSize + 5] = float.PositiveInfinity;
+        var bad = Assert.Throws<InvalidOperationException>(() => model.Forecast(two, 2));
+        Assert.Contains("row 1", bad.Message);
+        Assert.Throws<ArgumentException>(() => model.Forecast(two, 3));
         Assert.Throws<ArgumentException>(() => model.Evaluate(ForecastSplit.Create(Ett.ETTh1, 24, 6).Test));
         // Wrong column size in a pipeline.
         var wrong = ml.Data.LoadFromEnumerable(new[] { new { Input = new float[5] } });
