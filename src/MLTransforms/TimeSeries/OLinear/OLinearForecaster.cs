@@ -1,0 +1,376 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using MLTransforms.Onnx;
+
+namespace MLTransforms.TimeSeries.OLinear;
+
+/// <summary>Hyperparameters of <see cref="OLinearForecastEstimator"/>; the defaults are the authors' ETTh1 settings.</summary>
+public sealed class OLinearOptions
+{
+    /// <summary>Scalar-embedding size D (default 16).</summary>
+    public int Embedding { get; set; } = 16;
+
+    /// <summary>Token width d_model (default 512).</summary>
+    public int ModelWidth { get; set; } = 512;
+
+    /// <summary>Width d_ff of the feed-forward layers and of the head (default 512).</summary>
+    public int FeedForwardWidth { get; set; } = 512;
+
+    /// <summary>Number of NormLin blocks L (default 2).</summary>
+    public int Blocks { get; set; } = 2;
+
+    /// <summary>Dropout rate (default 0.2).</summary>
+    public float Dropout { get; set; } = 0.2f;
+
+    /// <summary>Windows per Adam step (default 32).</summary>
+    public int BatchSize { get; set; } = 32;
+
+    /// <summary>Initial Adam learning rate (default 5e-4).</summary>
+    public double LearningRate { get; set; } = 5e-4;
+
+    /// <summary>Factor applied to the learning rate after every epoch (default 0.5).</summary>
+    public double LearningRateDecay { get; set; } = 0.5;
+
+    /// <summary>Maximum number of epochs (default 30).</summary>
+    public int MaxEpochs { get; set; } = 30;
+
+    /// <summary>Stop after this many epochs without a lower validation loss (default 8); the best weights are kept.</summary>
+    public int Patience { get; set; } = 8;
+
+    /// <summary>Train on at most this many (shuffled) windows per epoch; <see langword="null"/>: all.</summary>
+    public int? MaxTrainingWindows { get; set; }
+
+    /// <summary>Seed of the initialisation, the shuffling and the dropout masks (training is deterministic for a seed).</summary>
+    public int Seed { get; set; } = 1;
+
+    /// <summary>Normalisation used to fit the OrthoTrans bases Q_T and Q_H on the train split.</summary>
+    public OrthoTransNormalization BasisNormalization { get; set; } = OrthoTransNormalization.Symmetric;
+
+    /// <summary>Number of channels N when fitting from a data view (input <c>Vector&lt;Single, T N&gt;</c>).</summary>
+    public int? Channels { get; set; }
+
+    /// <summary>Target column (<c>Vector&lt;Single, H N&gt;</c>) when fitting from a data view.</summary>
+    public string TargetColumnName { get; set; } = "Target";
+
+    /// <summary>Receives one report per epoch (epoch, train and validation loss, learning rate, time).</summary>
+    public IProgress<OLinearEpoch>? Progress { get; set; }
+
+    /// <summary>Cancels training.</summary>
+    public CancellationToken Cancellation { get; set; }
+
+    internal void Check()
+    {
+        SchemaChecks.CheckOption(Embedding > 0, nameof(Embedding), Embedding, "positive");
+        SchemaChecks.CheckOption(ModelWidth > 0, nameof(ModelWidth), ModelWidth, "positive");
+        SchemaChecks.CheckOption(FeedForwardWidth > 0, nameof(FeedForwardWidth), FeedForwardWidth, "positive");
+        SchemaChecks.CheckOption(Blocks >= 0, nameof(Blocks), Blocks, ">= 0");
+        SchemaChecks.CheckOption(Dropout >= 0 && Dropout < 1, nameof(Dropout), Dropout, "in [0, 1)");
+        SchemaChecks.CheckOption(BatchSize > 0, nameof(BatchSize), BatchSize, "positive");
+        SchemaChecks.CheckOption(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "finite and positive");
+        SchemaChecks.CheckOption(LearningRateDecay > 0 && LearningRateDecay <= 1, nameof(LearningRateDecay), LearningRateDecay, "in (0, 1]");
+        SchemaChecks.CheckOption(MaxEpochs > 0, nameof(MaxEpochs), MaxEpochs, "positive");
+        SchemaChecks.CheckOption(Patience > 0, nameof(Patience), Patience, "positive");
+        SchemaChecks.CheckOption(MaxTrainingWindows is null or > 0, nameof(MaxTrainingWindows), MaxTrainingWindows, "positive");
+        SchemaChecks.CheckOption(Channels is null or > 0, nameof(Channels), Channels, "positive");
+    }
+}
+
+/// <summary>What training an OLinear forecaster did.</summary>
+/// <param name="Epochs">One entry per epoch run.</param>
+/// <param name="BestEpoch">The epoch whose weights were kept (lowest validation loss).</param>
+/// <param name="TrainWindows">Multivariate training windows.</param>
+/// <param name="ValidationWindows">Multivariate validation windows.</param>
+/// <param name="TrainTime">Wall time of the fit.</param>
+/// <param name="Gemm">The matrix-product backend used.</param>
+public sealed record OLinearFitInfo(IReadOnlyList<OLinearEpoch> Epochs, int BestEpoch, int TrainWindows, int ValidationWindows, TimeSpan TrainTime, GemmBackend Gemm);
+
+/// <summary>
+/// Trains OLinear (Yue et al. 2025, "OLinear: A Linear Model for Time Series Forecasting in Orthogonally Transformed
+/// Domain", arXiv 2505.08550) on multivariate windows: RevIN, scalar embedding, OrthoTrans along time (Q_T from the
+/// train split) plus a learned offset, Linear(D T -> d_model), L NormLin blocks over the N channel tokens, LayerNorm,
+/// Linear(d_model -> D H), inverse OrthoTrans (Q_H) plus an offset, head Linear -> GELU -> Linear, RevIN undone.
+/// </summary>
+/// <remarks>
+/// <para>Input representation: one row per multivariate window. The input column is <c>Vector&lt;Single, T N&gt;</c>
+/// holding the T x N window time-major (value of channel c at step i at index i N + c, like the rows of the CSV);
+/// the output column is <c>Vector&lt;Single, H N&gt;</c> in the same layout. Values are expected z-scored with train
+/// statistics (as <see cref="ForecastSplit"/> does).</para>
+/// <para>Matrix products run on <see cref="Gemm"/> (OpenBLAS when installed, else a managed kernel).</para>
+/// </remarks>
+public sealed class OLinearForecastEstimator : VectorEstimator<OLinearForecaster>
+{
+    private readonly OLinearOptions _options;
+
+    internal OLinearForecastEstimator(string outputColumnName, string inputColumnName, OLinearOptions? options)
+        : base(outputColumnName, inputColumnName)
+    {
+        _options = options ?? new OLinearOptions();
+        _options.Check();
+    }
+
+    /// <summary>Trains on a split under the standard protocol: bases and training windows from
+    /// <see cref="ForecastSplit.Train"/>, early stopping on <see cref="ForecastSplit.Validation"/>.</summary>
+    public OLinearForecaster Fit(ForecastSplit split)
+    {
+        ArgumentNullException.ThrowIfNull(split);
+        var trainRows = split.TrainChannels();
+        var pt = OrthoTransBasis.Fit(trainRows, split.Lookback, _options.BasisNormalization);
+        var ph = OrthoTransBasis.Fit(trainRows, split.Horizon, _options.BasisNormalization);
+        return Train(pt, ph, WindowSource.From(split.Train), WindowSource.From(split.Validation), split.Series.ColumnNames.Count);
+    }
+
+    /// <summary>
+    /// Trains from data views of multivariate windows: <see cref="VectorEstimator{T}.InputColumnName"/>
+    /// (<c>Vector&lt;Single, T N&gt;</c>, time-major) and <see cref="OLinearOptions.TargetColumnName"/>
+    /// (<c>Vector&lt;Single, H N&gt;</c>); <see cref="OLinearOptions.Channels"/> gives N. Early stopping on
+    /// <paramref name="validation"/>. The bases are fitted on the training windows, all channels pooled.
+    /// </summary>
+    public OLinearForecaster Fit(IDataView input, IDataView validation)
+    {
+        ArgumentNullException.ThrowIfNull(validation);
+        return FitViews(input, validation);
+    }
+
+    /// <summary>Trains from a data view of windows (see <see cref="Fit(IDataView, IDataView)"/>), holding out the last
+    /// 10% of the rows (in order, as later time) for early stopping.</summary>
+    public override OLinearForecaster Fit(IDataView input) => FitViews(input, null);
+
+    private OLinearForecaster FitViews(IDataView input, IDataView? validation)
+    {
+        int tn = CheckInput(input);
+        int n = _options.Channels ?? throw new ArgumentException(
+            $"{nameof(OLinearOptions)}.{nameof(OLinearOptions.Channels)} must be set to fit from a data view: the input column '{InputColumnName}' (Vector<Single, {tn}>) holds T x N values.", nameof(input));
+        var (x, rows, _) = VectorColumn.Read(input, InputColumnName);
+        var (y, _, hn) = VectorColumn.Read(input, _options.TargetColumnName);
+        if (tn % n != 0 || hn % n != 0)
+            throw new ArgumentException($"Input has {tn} and target {hn} values per row; both must be multiples of Channels = {n}.", nameof(input));
+        int t = tn / n, h = hn / n;
+        WindowSource train, val;
+        if (validation != null)
+        {
+            var (vx, vrows, vtn) = VectorColumn.Read(validation, InputColumnName);
+            var (vy, _, vhn) = VectorColumn.Read(validation, _options.TargetColumnName);
+            if (vtn != tn || vhn != hn)
+                throw new ArgumentException($"Validation windows are {vtn} -> {vhn} values; training windows are {tn} -> {hn}.", nameof(validation));
+            train = new WindowSource(x, y, rows, t, h, n);
+            val = new WindowSource(vx, vy, vrows, t, h, n);
+        }
+        else
+        {
+            int held = rows / 10;
+            if (held == 0 || rows - held == 0)
+                throw new ArgumentException($"Got {rows} windows; need at least 10 to hold out validation windows (or pass validation data).", nameof(input));
+            train = new WindowSource(x[..((rows - held) * tn)], y[..((rows - held) * hn)], rows - held, t, h, n);
+            val = new WindowSource(x[((rows - held) * tn)..], y[((rows - held) * hn)..], held, t, h, n);
+        }
+        var pt = OrthoTransBasis.FitWindows(train.ChannelWindows(false), t, default, _options.BasisNormalization);
+        var ph = OrthoTransBasis.FitWindows(train.ChannelWindows(true), h, default, _options.BasisNormalization);
+        return Train(pt, ph, train, val, n);
+    }
+
+    private OLinearForecaster Train(OrthoTransBasis pt, OrthoTransBasis ph, WindowSource train, WindowSource validation, int channels)
+    {
+        var sw = Stopwatch.StartNew();
+        var shape = new OLinearShape(channels, pt.Length, ph.Length, _options.Embedding, _options.ModelWidth, _options.FeedForwardWidth, _options.Blocks);
+        var network = new OLinearNetwork(shape, pt.Vectors.ToArray(), ph.Vectors.ToArray());
+        network.Initialise((ulong)_options.Seed);
+        var history = new OLinearTrainer(network, _options).Train(train, validation, _options.Cancellation);
+        int best = history.Where(e => e.IsBest).Select(e => e.Epoch).LastOrDefault();
+        var info = new OLinearFitInfo(history, best, train.Count, validation.Count, sw.Elapsed, Gemm.Current);
+        return new OLinearForecaster(OutputColumnName, InputColumnName, network, info);
+    }
+}
+
+/// <summary>
+/// A trained OLinear forecaster: maps a multivariate window <c>Vector&lt;Single, T N&gt;</c> (time-major) to its
+/// forecast <c>Vector&lt;Single, H N&gt;</c> (time-major). Exports its forward pass to ONNX (<see cref="VectorTransformer.BuildOnnx"/>).
+/// </summary>
+public sealed class OLinearForecaster : VectorTransformer
+{
+    private readonly OLinearNetwork _network;
+    private readonly ThreadLocal<OLinearNetwork.Workspace> _workspace;
+
+    internal OLinearForecaster(string outputColumnName, string inputColumnName, OLinearNetwork network, OLinearFitInfo info)
+        : base(outputColumnName, inputColumnName, network.Shape.Lookback * network.Shape.Channels, network.Shape.Horizon * network.Shape.Channels)
+    {
+        _network = network;
+        FitInfo = info;
+        _workspace = new ThreadLocal<OLinearNetwork.Workspace>(() => new OLinearNetwork.Workspace(network.Shape, 1));
+    }
+
+    /// <summary>Epochs, losses and timing of the fit.</summary>
+    public OLinearFitInfo FitInfo { get; }
+
+    /// <summary>Number of channels N.</summary>
+    public int Channels => _network.Shape.Channels;
+
+    /// <summary>Lookback T.</summary>
+    public int Lookback => _network.Shape.Lookback;
+
+    /// <summary>Horizon H.</summary>
+    public int Horizon => _network.Shape.Horizon;
+
+    internal OLinearNetwork Network => _network;
+
+    /// <inheritdoc/>
+    protected override void Map(ReadOnlySpan<float> input, Span<float> output, Span<float> scratch)
+    {
+        var ws = _workspace.Value!;
+        var rng = default(SplitMix);
+        _network.Forward(ws, input, 1, 0, ref rng);
+        ws.Forecast.AsSpan(0, OutputSize).CopyTo(output);
+    }
+
+    /// <summary>Forecasts <paramref name="count"/> windows at once (count x T x N values in, count x H x N out).</summary>
+    public float[] Forecast(ReadOnlySpan<float> windows, int count)
+    {
+        if (count < 0 || windows.Length != count * InputSize)
+            throw new ArgumentException($"Got {windows.Length} values for {count} windows; expected {count} x {InputSize}.", nameof(windows));
+        for (int w = 0; w < count; w++)
+            SchemaChecks.CheckFinite(windows.Slice(w * InputSize, InputSize), InputColumnName, w);
+        const int Batch = 128;
+        var ws = new OLinearNetwork.Workspace(_network.Shape, Math.Min(Batch, Math.Max(count, 1)));
+        var result = new float[count * OutputSize];
+        var rng = default(SplitMix);
+        for (int start = 0; start < count; start += Batch)
+        {
+            int b = Math.Min(Batch, count - start);
+            _network.Forward(ws, windows.Slice(start * InputSize, b * InputSize), b, 0, ref rng);
+            ws.Forecast.AsSpan(0, b * OutputSize).CopyTo(result.AsSpan(start * OutputSize));
+        }
+        return result;
+    }
+
+    /// <summary>MSE and MAE over every window, step and channel of <paramref name="windows"/> (the standard metric;
+    /// <see cref="ForecastMetrics.Windows"/> counts per-channel windows, as the channel-independent forecasters do).</summary>
+    public ForecastMetrics Evaluate(WindowSet windows)
+    {
+        ArgumentNullException.ThrowIfNull(windows);
+        if (windows.Lookback != Lookback || windows.Horizon != Horizon || windows.ChannelCount != Channels)
+            throw new ArgumentException($"Forecaster is T = {Lookback}, H = {Horizon}, N = {Channels}; the windows are T = {windows.Lookback}, H = {windows.Horizon}, N = {windows.ChannelCount}.", nameof(windows));
+        var src = WindowSource.From(windows);
+        var x = new float[src.Count * InputSize];
+        var y = new float[src.Count * OutputSize];
+        for (int w = 0; w < src.Count; w++)
+        {
+            src.FillInput(w, x.AsSpan(w * InputSize, InputSize));
+            src.FillTarget(w, y.AsSpan(w * OutputSize, OutputSize));
+        }
+        var f = Forecast(x, src.Count);
+        double se = 0, ae = 0;
+        for (int i = 0; i < f.Length; i++) { double e = f[i] - y[i]; se += e * e; ae += Math.Abs(e); }
+        return new ForecastMetrics(se / f.Length, ae / f.Length, (long)src.Count * Channels);
+    }
+
+    /// <summary>The forward pass as a standalone ONNX model (opset 21): input <paramref name="inputName"/> float
+    /// [batch, T N], output <paramref name="outputName"/> float [batch, H N], both time-major.</summary>
+    public byte[] ToOnnx(string inputName = "Input", string outputName = "Forecast")
+    {
+        var g = new OnnxGraphBuilder();
+        g.AddInput(inputName, null, InputSize);
+        g.AddNode("Identity", [BuildOnnx(g, inputName)], outputName);
+        g.AddOutput(outputName, null, OutputSize);
+        return Google.Protobuf.MessageExtensions.ToByteArray(g.ToModel($"OLinear forecaster T={Lookback} H={Horizon} N={Channels}"));
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>The graph computes the same function as the C# forward pass, with the linear chains folded at export:
+    /// scalar embedding + OrthoTrans + Linear become uq W_eff (+ a per-channel bias), and Linear(d_model -> D H) +
+    /// inverse OrthoTrans + head Linear become one d_model x d_ff MatMul. NormLin's A is computed in the graph
+    /// (Softplus, ReduceSum, Div); its value and output projections are folded into one d_model x d_model MatMul.</remarks>
+    protected internal override string BuildOnnx(OnnxGraphBuilder graph, string input)
+    {
+        var net = _network;
+        var s = net.Shape;
+        var p = net.Values;
+        int n = s.Channels, t = s.Lookback, h = s.Horizon, d = s.Embedding, m = s.ModelWidth, f = s.FeedForwardWidth, dh = d * h;
+        string Init(string hint, ReadOnlySpan<float> values, params long[] dims) => graph.AddInitializer(hint, values, dims);
+        string Node(string op, params string[] inputs) => graph.AddNode(op, inputs);
+        string Linear(string x, ParameterSlice w, ParameterSlice b, int inDim, int outDim)
+            => Node("Add", Node("MatMul", x, Init(w.Name, w.Of(p), inDim, outDim)), Init(b.Name, b.Of(p), outDim));
+        string LayerNorm(string x, ParameterSlice g, ParameterSlice b)
+            => graph.AddNode("LayerNormalization", [x, Init(g.Name, g.Of(p), m), Init(b.Name, b.Of(p), m)], ("axis", -1L), ("epsilon", OLinearKernels.LayerNormEpsilon));
+        var axis2 = graph.AddInitializer("axis2", [2L], 1);
+
+        // [B, T N] -> [B, N, T]; RevIN.
+        var x3 = graph.AddNode("Transpose", [Node("Reshape", input, graph.AddInitializer("shape_btn", [-1L, t, n], 3))], ("perm", new long[] { 0, 2, 1 }));
+        var mean = graph.AddNode("ReduceMean", [x3, axis2], ("keepdims", 1L));
+        var xc = Node("Sub", x3, mean);
+        var var_ = graph.AddNode("ReduceMean", [Node("Mul", xc, xc), axis2], ("keepdims", 1L));
+        var sd = Node("Sqrt", Node("Add", var_, Init("revin_eps", [OLinearNetwork.RevInEpsilon], 1)));
+        var gamma = Init("revin_gamma", net.Gamma.Of(p), n, 1);
+        var beta = Init("revin_beta", net.Beta.Of(p), n, 1);
+        var u = Node("Add", Node("Mul", Node("Div", xc, sd), gamma), beta);
+        // OrthoTrans + embedding + Linear(D T -> d_model), folded.
+        var ptT = new float[t * t];
+        Gemm.Transpose(net.InputBasis, t, t, ptT);
+        var uq = Node("MatMul", u, Init("q_t", ptT, t, t));
+        var (weff, cbias) = FoldInput();
+        var x = Node("Add", Node("MatMul", uq, Init("in_w_eff", weff, t, m)), Init("in_bias", cbias, n, m));
+        foreach (var blk in net.Blocks)
+        {
+            // A mixes tokens and the weights mix features, so A (X Wv + 1 bv^T) Wo + bo = A X (Wv Wo) + (bv Wo + bo):
+            // rows of A sum to 1.
+            var sp = Node("Softplus", Init(blk.Mix.Name, blk.Mix.Of(p), n, n));
+            var a = Node("Div", sp, graph.AddNode("ReduceSum", [sp, graph.AddInitializer("axis1", [1L], 1)], ("keepdims", 1L)));
+            var wvo = new float[m * m];
+            Gemm.Multiply(false, false, m, m, m, 1, blk.ValueW.Of(p), blk.OutW.Of(p), 0, wvo);
+            var bvo = blk.OutB.Of(p).ToArray();
+            Gemm.Multiply(false, false, 1, m, m, 1, blk.ValueB.Of(p), blk.OutW.Of(p), 1, bvo);
+            var o = Node("Add", Node("MatMul", Node("MatMul", a, x), Init("mix_w", wvo, m, m)), Init("mix_b", bvo, m));
+            var x1 = LayerNorm(Node("Add", x, o), blk.Norm1G, blk.Norm1B);
+            var hid = Node("Gelu", Linear(x1, blk.Ffn1W, blk.Ffn1B, m, f));
+            x = LayerNorm(Node("Add", x1, Linear(hid, blk.Ffn2W, blk.Ffn2B, f, m)), blk.Norm2G, blk.Norm2B);
+        }
+        var xf = LayerNorm(x, net.NormG, net.NormB);
+        var (wc, bc) = FoldOutput();
+        var g = Node("Gelu", Node("Add", Node("MatMul", xf, Init("out_head_w", wc, m, f)), Init("out_head_b", bc, n, f)));
+        var outp = Linear(g, net.Head2W, net.Head2B, f, h);
+        // Undo RevIN: (out - beta) / (gamma + eps) sd + mean; [B, N, H] -> [B, H N].
+        var ge = net.Gamma.Of(p).ToArray().Select(v => v + OLinearNetwork.DenormEpsilon).ToArray();
+        var y = Node("Add", Node("Mul", Node("Sub", outp, beta), Node("Div", sd, Init("revin_gamma_eps", ge, n, 1))), mean);
+        var yt = graph.AddNode("Transpose", [y], ("perm", new long[] { 0, 2, 1 }));
+        return Node("Reshape", yt, graph.AddInitializer("shape_bhn", [-1L, h * n], 2));
+
+        (float[] Weff, float[] Bias) FoldInput()
+        {
+            var weff = new float[t * m];
+            var sum = new float[t * m];
+            var inW = net.InW.Of(p);
+            var phi = net.Phi.Of(p);
+            for (int k = 0; k < d; k++)
+            {
+                var wk = inW.Slice(k * t * m, t * m);
+                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(wk, phi[k], weff, weff);
+                System.Numerics.Tensors.TensorPrimitives.Add(wk, sum, sum);
+            }
+            var bias = new float[n * m];
+            Gemm.Multiply(false, false, n, m, t, 1, net.Delta1.Of(p), sum, 0, bias);
+            for (int c = 0; c < n; c++)
+                System.Numerics.Tensors.TensorPrimitives.Add(bias.AsSpan(c * m, m), net.InB.Of(p), bias.AsSpan(c * m, m));
+            return (weff, bias);
+        }
+
+        (float[] W, float[] B) FoldOutput()
+        {
+            // W2 R (R: P_H applied per d block), then times the head's first weight.
+            var w2r = new float[m * dh];
+            Gemm.Multiply(false, false, m * d, h, h, 1, net.OutW.Of(p), net.OutputBasis, 0, w2r);
+            var wc = new float[m * f];
+            Gemm.Multiply(false, false, m, f, dh, 1, w2r, net.Head1W.Of(p), 0, wc);
+            var zb = new float[n * dh];
+            var b2r = new float[dh];
+            Gemm.Multiply(false, false, d, h, h, 1, net.OutB.Of(p), net.OutputBasis, 0, b2r);
+            var delta2 = net.Delta2.Of(p);
+            for (int c = 0; c < n; c++)
+                for (int k = 0; k < d; k++)
+                    for (int j = 0; j < h; j++)
+                        zb[c * dh + k * h + j] = b2r[k * h + j] + delta2[c * h + j];
+            var bc = new float[n * f];
+            Gemm.Multiply(false, false, n, f, dh, 1, zb, net.Head1W.Of(p), 0, bc);
+            for (int c = 0; c < n; c++)
+                System.Numerics.Tensors.TensorPrimitives.Add(bc.AsSpan(c * f, f), net.Head1B.Of(p), bc.AsSpan(c * f, f));
+            return (wc, bc);
+        }
+    }
+}

@@ -1,0 +1,219 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace MLTransforms.TimeSeries.OLinear;
+
+/// <summary>Forward and backward kernels of the OLinear layers that are not matrix products (span in, span out).</summary>
+internal static class OLinearKernels
+{
+    internal const float LayerNormEpsilon = 1e-5f;
+    private const float InvSqrt2 = 0.70710678118654752f;
+    private const float InvSqrt2Pi = 0.39894228040143268f;
+
+    /// <summary>erf(x), Abramowitz and Stegun 7.1.26 refined (absolute error below 1.5e-7).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float Erf(float x)
+    {
+        float ax = MathF.Abs(x);
+        float t = 1f / (1f + 0.3275911f * ax);
+        float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
+        float r = 1f - poly * MathF.Exp(-ax * ax);
+        return x < 0 ? -r : r;
+    }
+
+    /// <summary>GELU (exact, erf form): y = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2.</summary>
+    internal static void Gelu(ReadOnlySpan<float> x, Span<float> y)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var half = Vector256.Create(0.5f);
+            for (; i + 8 <= x.Length; i += 8)
+            {
+                var v = Vector256.Create<float>(x.Slice(i, 8));
+                (half * v * (Vector256<float>.One + ErfV(v * Vector256.Create(InvSqrt2)))).CopyTo(y.Slice(i, 8));
+            }
+        }
+        for (; i < x.Length; i++)
+        {
+            float v = x[i];
+            y[i] = 0.5f * v * (1f + Erf(v * InvSqrt2));
+        }
+    }
+
+    /// <summary>dx = dy (Phi(x) + x phi(x)), optionally times a dropout mask.</summary>
+    internal static void GeluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, ReadOnlySpan<float> mask, Span<float> dx)
+    {
+        bool masked = !mask.IsEmpty;
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var half = Vector256.Create(0.5f);
+            for (; i + 8 <= x.Length; i += 8)
+            {
+                var v = Vector256.Create<float>(x.Slice(i, 8));
+                var d = half * (Vector256<float>.One + ErfV(v * Vector256.Create(InvSqrt2)))
+                    + v * Vector256.Create(InvSqrt2Pi) * Vector256.Exp(-half * v * v);
+                var g = Vector256.Create<float>(dy.Slice(i, 8)) * d;
+                if (masked) g *= Vector256.Create<float>(mask.Slice(i, 8));
+                g.CopyTo(dx.Slice(i, 8));
+            }
+        }
+        for (; i < x.Length; i++)
+        {
+            float v = x[i];
+            float d = 0.5f * (1f + Erf(v * InvSqrt2)) + v * InvSqrt2Pi * MathF.Exp(-0.5f * v * v);
+            dx[i] = dy[i] * d * (masked ? mask[i] : 1f);
+        }
+    }
+
+    /// <summary>Eight lanes of <see cref="Erf"/> (same approximation).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> ErfV(Vector256<float> x)
+    {
+        var one = Vector256<float>.One;
+        var ax = Vector256.Abs(x);
+        var t = one / (one + Vector256.Create(0.3275911f) * ax);
+        var poly = t * (Vector256.Create(0.254829592f) + t * (Vector256.Create(-0.284496736f) + t * (Vector256.Create(1.421413741f)
+            + t * (Vector256.Create(-1.453152027f) + t * Vector256.Create(1.061405429f)))));
+        var r = one - poly * Vector256.Exp(-(ax * ax));
+        return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), -r, r);
+    }
+
+    /// <summary>Row-wise LayerNorm over <paramref name="width"/> values: xhat = (x - mean) / sqrt(var + eps), y = g xhat + b.
+    /// Stores xhat and 1 / sqrt(var + eps) for the backward pass.</summary>
+    internal static void LayerNorm(ReadOnlySpan<float> x, int rows, int width, ReadOnlySpan<float> g, ReadOnlySpan<float> b,
+        Span<float> y, Span<float> xhat, Span<float> rstd)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            var xr = x.Slice(r * width, width);
+            var hr = xhat.Slice(r * width, width);
+            float mean = TensorPrimitives.Sum(xr) / width;
+            TensorPrimitives.Subtract(xr, mean, hr);
+            float var = TensorPrimitives.SumOfSquares(hr) / width;
+            float rs = 1f / MathF.Sqrt(var + LayerNormEpsilon);
+            rstd[r] = rs;
+            TensorPrimitives.Multiply(hr, rs, hr);
+            TensorPrimitives.FusedMultiplyAdd(hr, g, b, y.Slice(r * width, width));
+        }
+    }
+
+    /// <summary>LayerNorm backward: dg += sum dy xhat, db += sum dy, dx = rstd (dxhat - mean dxhat - xhat mean(dxhat xhat)),
+    /// dxhat = g dy. <paramref name="dx"/> may alias <paramref name="dy"/>. <paramref name="tmp"/> holds width floats.</summary>
+    internal static void LayerNormBackward(ReadOnlySpan<float> dy, ReadOnlySpan<float> xhat, ReadOnlySpan<float> rstd, int rows, int width,
+        ReadOnlySpan<float> g, Span<float> dg, Span<float> db, Span<float> dx, Span<float> tmp)
+    {
+        tmp = tmp[..width];
+        for (int r = 0; r < rows; r++)
+        {
+            var dyr = dy.Slice(r * width, width);
+            var hr = xhat.Slice(r * width, width);
+            for (int j = 0; j < width; j++) { dg[j] += dyr[j] * hr[j]; db[j] += dyr[j]; }
+            TensorPrimitives.Multiply(dyr, g, tmp);
+            float m1 = TensorPrimitives.Sum(tmp) / width;
+            float m2 = TensorPrimitives.Dot(tmp, hr) / width;
+            var dxr = dx.Slice(r * width, width);
+            for (int j = 0; j < width; j++) dxr[j] = rstd[r] * (tmp[j] - m1 - hr[j] * m2);
+        }
+    }
+
+    /// <summary>A = row-L1-normalise(softplus(W)) for an n x n matrix (NormLin's token-mixing weights).</summary>
+    internal static void NormLinWeights(ReadOnlySpan<float> w, int n, Span<float> a)
+    {
+        for (int i = 0; i < n; i++)
+        {
+            float sum = 0;
+            for (int j = 0; j < n; j++) sum += a[i * n + j] = Softplus(w[i * n + j]);
+            float inv = 1f / MathF.Max(sum, 1e-12f);
+            for (int j = 0; j < n; j++) a[i * n + j] *= inv;
+        }
+    }
+
+    /// <summary>Backward of <see cref="NormLinWeights"/>: dW_ij += sigmoid(W_ij) (dA_ij - sum_k dA_ik A_ik) / s_i.</summary>
+    internal static void NormLinWeightsBackward(ReadOnlySpan<float> w, ReadOnlySpan<float> a, ReadOnlySpan<float> da, int n, Span<float> dw)
+    {
+        for (int i = 0; i < n; i++)
+        {
+            float s = 0, dot = 0;
+            for (int j = 0; j < n; j++) { s += Softplus(w[i * n + j]); dot += da[i * n + j] * a[i * n + j]; }
+            for (int j = 0; j < n; j++)
+            {
+                float sig = 1f / (1f + MathF.Exp(-w[i * n + j]));
+                dw[i * n + j] += sig * (da[i * n + j] - dot) / s;
+            }
+        }
+    }
+
+    /// <summary>softplus(x) = log(1 + e^x), computed without overflow.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float Softplus(float x) => x > 20 ? x : MathF.Log(1f + MathF.Exp(x));
+
+    /// <summary>out[r, :] += bias for every row.</summary>
+    internal static void AddBias(Span<float> x, int rows, ReadOnlySpan<float> bias)
+    {
+        int w = bias.Length;
+        for (int r = 0; r < rows; r++) TensorPrimitives.Add(x.Slice(r * w, w), bias, x.Slice(r * w, w));
+    }
+
+    /// <summary>db += sum over rows of dy.</summary>
+    internal static void AddColumnSums(ReadOnlySpan<float> dy, int rows, Span<float> db)
+    {
+        int w = db.Length;
+        for (int r = 0; r < rows; r++) TensorPrimitives.Add(db, dy.Slice(r * w, w), db);
+    }
+}
+
+/// <summary>A small, fast, seedable generator (SplitMix64) for initialisation, shuffling and dropout masks.</summary>
+internal struct SplitMix
+{
+    private ulong _state;
+
+    public SplitMix(ulong seed) => _state = seed;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong Next()
+    {
+        ulong z = _state += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>Uniform in [0, 1).</summary>
+    public float NextFloat() => (Next() >> 40) * (1f / (1 << 24));
+
+    /// <summary>Uniform in [0, 1) with double precision.</summary>
+    public double NextDouble() => (Next() >> 11) * (1.0 / (1UL << 53));
+
+    /// <summary>Standard normal (Box-Muller).</summary>
+    public double NextGaussian()
+    {
+        double u1 = 1 - NextDouble(), u2 = NextDouble();
+        return Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
+    }
+
+    /// <summary>Inverted-dropout mask: 0 with probability p, else 1 / (1 - p).</summary>
+    public void Dropout(Span<float> mask, float p)
+    {
+        float keep = 1f / (1f - p);
+        uint threshold = (uint)(p * 4294967296.0);
+        for (int i = 0; i < mask.Length; i += 2)
+        {
+            ulong r = Next();
+            mask[i] = (uint)r < threshold ? 0f : keep;
+            if (i + 1 < mask.Length) mask[i + 1] = (uint)(r >> 32) < threshold ? 0f : keep;
+        }
+    }
+
+    /// <summary>Fisher-Yates shuffle.</summary>
+    public void Shuffle(Span<int> items)
+    {
+        for (int i = items.Length - 1; i > 0; i--)
+        {
+            int j = (int)(Next() % (ulong)(i + 1));
+            (items[i], items[j]) = (items[j], items[i]);
+        }
+    }
+}

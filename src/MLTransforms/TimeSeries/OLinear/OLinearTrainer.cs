@@ -1,0 +1,231 @@
+using System.Diagnostics;
+using System.Runtime.Intrinsics;
+
+namespace MLTransforms.TimeSeries.OLinear;
+
+/// <summary>One finished training epoch of an OLinear forecaster.</summary>
+/// <param name="Epoch">Epoch number, from 1.</param>
+/// <param name="TrainLoss">Mean training loss (weighted L1, with dropout) over the epoch.</param>
+/// <param name="ValidationLoss">Validation loss (weighted L1, no dropout).</param>
+/// <param name="LearningRate">Learning rate used in the epoch.</param>
+/// <param name="Duration">Wall time of the epoch (training and validation).</param>
+/// <param name="IsBest">Whether this epoch has the lowest validation loss so far (its weights are kept).</param>
+public sealed record OLinearEpoch(int Epoch, double TrainLoss, double ValidationLoss, double LearningRate, TimeSpan Duration, bool IsBest);
+
+/// <summary>Multivariate windows (T x N inputs, H x N targets, time-major), either over a row range of z-scored
+/// channels (stride 1) or from dense arrays of windows.</summary>
+internal sealed class WindowSource
+{
+    private readonly float[][]? _channels;
+    private readonly int _rowStart;
+    private readonly float[]? _inputs, _targets;
+
+    public WindowSource(float[][] channels, int rowStart, int count, int lookback, int horizon)
+    {
+        _channels = channels;
+        _rowStart = rowStart;
+        (Count, Lookback, Horizon, Channels) = (count, lookback, horizon, channels.Length);
+    }
+
+    public WindowSource(float[] inputs, float[] targets, int count, int lookback, int horizon, int channels)
+    {
+        _inputs = inputs;
+        _targets = targets;
+        (Count, Lookback, Horizon, Channels) = (count, lookback, horizon, channels);
+    }
+
+    /// <summary>The windows of one part of a split (all channels of each start row together).</summary>
+    public static WindowSource From(WindowSet set) => new(set.Split.Scaled, set.RowStart, set.WindowsPerChannel, set.Lookback, set.Horizon);
+
+    public int Count { get; }
+    public int Lookback { get; }
+    public int Horizon { get; }
+    public int Channels { get; }
+
+    public void FillInput(int window, Span<float> dst)
+    {
+        if (_inputs != null) _inputs.AsSpan(window * Lookback * Channels, Lookback * Channels).CopyTo(dst);
+        else Fill(_rowStart + window, Lookback, dst);
+    }
+
+    public void FillTarget(int window, Span<float> dst)
+    {
+        if (_targets != null) _targets.AsSpan(window * Horizon * Channels, Horizon * Channels).CopyTo(dst);
+        else Fill(_rowStart + window + Lookback, Horizon, dst);
+    }
+
+    private void Fill(int start, int length, Span<float> dst)
+    {
+        int n = Channels;
+        for (int c = 0; c < n; c++)
+        {
+            var ch = _channels![c];
+            for (int i = 0; i < length; i++) dst[i * n + c] = ch[start + i];
+        }
+    }
+
+    /// <summary>Channel c's windows as rows (Count x length): what the OrthoTrans bases are fitted on.</summary>
+    public float[] ChannelWindows(bool targets)
+    {
+        int len = targets ? Horizon : Lookback, n = Channels;
+        var result = new float[Count * n * len];
+        var buf = new float[len * n];
+        for (int w = 0; w < Count; w++)
+        {
+            if (targets) FillTarget(w, buf); else FillInput(w, buf);
+            for (int c = 0; c < n; c++)
+                for (int i = 0; i < len; i++)
+                    result[(c * Count + w) * len + i] = buf[i * n + c];
+        }
+        return result;
+    }
+}
+
+/// <summary>
+/// Trains an <see cref="OLinearNetwork"/>: Adam (no weight decay), loss mean |y_hat - y| (h + 1)^(-1/2) over batch,
+/// step h and channel, learning rate halved every epoch, early stopping on the validation loss with the best
+/// weights restored (the authors' ETT recipe).
+/// </summary>
+internal sealed class OLinearTrainer(OLinearNetwork network, OLinearOptions options)
+{
+    private const float Beta1 = 0.9f, Beta2 = 0.999f, AdamEpsilon = 1e-8f;
+
+    /// <summary>Step weights (h + 1)^(-1/2).</summary>
+    internal static float[] StepWeights(int horizon) => Enumerable.Range(0, horizon).Select(h => 1f / MathF.Sqrt(h + 1)).ToArray();
+
+    public List<OLinearEpoch> Train(WindowSource train, WindowSource validation, CancellationToken cancel = default)
+    {
+        var shape = network.Shape;
+        int n = shape.Channels, t = shape.Lookback, h = shape.Horizon, bs = options.BatchSize;
+        var rng = new SplitMix((ulong)options.Seed * 0x9E3779B97F4A7C15UL + 12345);
+        var ws = new OLinearNetwork.Workspace(shape, bs);
+        var p = network.Values;
+        var grad = new float[p.Length];
+        var m1 = new float[p.Length];
+        var m2 = new float[p.Length];
+        var best = (float[])p.Clone();
+        double bestLoss = double.PositiveInfinity;
+        var x = new float[bs * t * n];
+        var y = new float[bs * h * n];
+        var dy = new float[bs * h * n];
+        var weights = StepWeights(h);
+        var order = Enumerable.Range(0, train.Count).ToArray();
+        var history = new List<OLinearEpoch>();
+        long step = 0;
+        int wait = 0;
+        for (int epoch = 1; epoch <= options.MaxEpochs; epoch++)
+        {
+            var sw = Stopwatch.StartNew();
+            double lr = options.LearningRate * Math.Pow(options.LearningRateDecay, epoch - 1);
+            rng.Shuffle(order);
+            int used = Math.Min(order.Length, options.MaxTrainingWindows ?? int.MaxValue);
+            double lossSum = 0;
+            for (int start = 0, batchIndex = 0; start < used; start += bs, batchIndex++)
+            {
+                cancel.ThrowIfCancellationRequested();
+                int b = Math.Min(bs, used - start);
+                for (int i = 0; i < b; i++)
+                {
+                    train.FillInput(order[start + i], x.AsSpan(i * t * n, t * n));
+                    train.FillTarget(order[start + i], y.AsSpan(i * h * n, h * n));
+                }
+                network.Forward(ws, x, b, options.Dropout, ref rng);
+                double loss = Loss(ws.Forecast, y, b, n, h, weights, dy);
+                if (!double.IsFinite(loss))
+                    throw new InvalidOperationException(
+                        $"OLinear training stopped: the loss became {loss} at epoch {epoch}, step {batchIndex + 1} (update {step + 1}) " +
+                        $"with learning rate {lr:G3}. Lower OLinearOptions.LearningRate (now {options.LearningRate:G3}) or check the data; no model was returned.");
+                lossSum += loss * b;
+                Array.Clear(grad);
+                network.Backward(ws, dy, grad);
+                Adam(p, grad, m1, m2, (float)lr, ++step);
+            }
+            double valLoss = Evaluate(validation, weights);
+            bool isBest = valLoss < bestLoss;
+            if (isBest) { bestLoss = valLoss; Array.Copy(p, best, p.Length); wait = 0; }
+            else wait++;
+            var e = new OLinearEpoch(epoch, lossSum / used, valLoss, lr, sw.Elapsed, isBest);
+            history.Add(e);
+            options.Progress?.Report(e);
+            if (!double.IsFinite(valLoss))
+                throw new InvalidOperationException(
+                    $"OLinear training stopped: the validation loss became {valLoss} after epoch {epoch} (learning rate {lr:G3}). Lower OLinearOptions.LearningRate.");
+            if (wait >= options.Patience) break;
+        }
+        Array.Copy(best, p, p.Length);
+        return history;
+    }
+
+    /// <summary>Weighted L1 loss over the batch, and its gradient with respect to the forecast.</summary>
+    internal static double Loss(ReadOnlySpan<float> forecast, ReadOnlySpan<float> target, int batch, int n, int h, float[] weights, Span<float> grad)
+    {
+        double sum = 0;
+        float scale = 1f / (batch * h * n);
+        for (int b = 0; b < batch; b++)
+            for (int k = 0; k < h; k++)
+            {
+                float w = weights[k];
+                int o = (b * h + k) * n;
+                for (int c = 0; c < n; c++)
+                {
+                    float e = forecast[o + c] - target[o + c];
+                    sum += Math.Abs(e) * w;
+                    if (!grad.IsEmpty) grad[o + c] = (e > 0 ? w : e < 0 ? -w : 0) * scale;
+                }
+            }
+        return sum * scale;
+    }
+
+    /// <summary>Mean weighted L1 loss without dropout.</summary>
+    internal double Evaluate(WindowSource source, float[] weights)
+    {
+        var shape = network.Shape;
+        int n = shape.Channels, t = shape.Lookback, h = shape.Horizon;
+        const int Batch = 128;
+        var ws = new OLinearNetwork.Workspace(shape, Batch);
+        var x = new float[Batch * t * n];
+        var y = new float[Batch * h * n];
+        double sum = 0;
+        var rng = default(SplitMix);
+        for (int start = 0; start < source.Count; start += Batch)
+        {
+            int b = Math.Min(Batch, source.Count - start);
+            for (int i = 0; i < b; i++)
+            {
+                source.FillInput(start + i, x.AsSpan(i * t * n, t * n));
+                source.FillTarget(start + i, y.AsSpan(i * h * n, h * n));
+            }
+            network.Forward(ws, x, b, 0, ref rng);
+            sum += Loss(ws.Forecast, y, b, n, h, weights, default) * b;
+        }
+        return sum / source.Count;
+    }
+
+    /// <summary>One Adam update (PyTorch's form with bias correction), fused in one pass.</summary>
+    private static void Adam(float[] p, float[] g, float[] m, float[] v, float lr, long step)
+    {
+        float bc1 = 1 - MathF.Pow(Beta1, step), bc2 = 1 - MathF.Pow(Beta2, step);
+        float stepSize = lr / bc1, invSqrtBc2 = 1 / MathF.Sqrt(bc2);
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var b1 = Vector256.Create(Beta1); var nb1 = Vector256.Create(1 - Beta1);
+            var b2 = Vector256.Create(Beta2); var nb2 = Vector256.Create(1 - Beta2);
+            var ss = Vector256.Create(stepSize); var ib = Vector256.Create(invSqrtBc2); var eps = Vector256.Create(AdamEpsilon);
+            for (; i + 8 <= p.Length; i += 8)
+            {
+                var gi = Vector256.Create<float>(g.AsSpan(i, 8));
+                var mi = b1 * Vector256.Create<float>(m.AsSpan(i, 8)) + nb1 * gi;
+                var vi = b2 * Vector256.Create<float>(v.AsSpan(i, 8)) + nb2 * gi * gi;
+                var pi = Vector256.Create<float>(p.AsSpan(i, 8)) - ss * mi / (Vector256.Sqrt(vi) * ib + eps);
+                mi.CopyTo(m.AsSpan(i, 8)); vi.CopyTo(v.AsSpan(i, 8)); pi.CopyTo(p.AsSpan(i, 8));
+            }
+        }
+        for (; i < p.Length; i++)
+        {
+            m[i] = Beta1 * m[i] + (1 - Beta1) * g[i];
+            v[i] = Beta2 * v[i] + (1 - Beta2) * g[i] * g[i];
+            p[i] -= stepSize * m[i] / (MathF.Sqrt(v[i]) * invSqrtBc2 + AdamEpsilon);
+        }
+    }
+}

@@ -1,0 +1,139 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using MLTransforms.TimeSeries;
+using MLTransforms.TimeSeries.OLinear;
+
+namespace MLTransforms.Tests.TimeSeries.OLinear;
+
+public class OLinearForecasterTests
+{
+    private static readonly Lazy<ForecastSplit> Split = new(() => ForecastSplit.Create(Ett.ETTh1, 24, 12));
+
+    /// <summary>A small network trained briefly on ETTh1 (T = 24, H = 12): seconds, not minutes.</summary>
+    internal static OLinearOptions Small(int seed = 1, int epochs = 2) => new()
+    {
+        Embedding = 4, ModelWidth = 16, FeedForwardWidth = 16, Blocks = 2, MaxEpochs = epochs, MaxTrainingWindows = 512,
+        BatchSize = 32, LearningRate = 2e-3, Seed = seed,
+    };
+
+    private static readonly Lazy<OLinearForecaster> Trained = new(() => new MLContext(1).Forecasting.OLinear(options: Small(epochs: 3)).Fit(Split.Value));
+
+    [Fact]
+    public void TrainingIsDeterministicForASeedAndDependsOnIt()
+    {
+        var ml = new MLContext(1);
+        var a = ml.Forecasting.OLinear(options: Small(seed: 5, epochs: 1)).Fit(Split.Value);
+        var b = ml.Forecasting.OLinear(options: Small(seed: 5, epochs: 1)).Fit(Split.Value);
+        var c = ml.Forecasting.OLinear(options: Small(seed: 6, epochs: 1)).Fit(Split.Value);
+        Assert.Equal(a.Network.Values, b.Network.Values);
+        Assert.NotEqual(a.Network.Values, c.Network.Values);
+        Assert.Equal(a.FitInfo.Epochs[0].TrainLoss, b.FitInfo.Epochs[0].TrainLoss);
+    }
+
+    [Fact]
+    public void ShortTrainingBeatsRepeatLastAndKeepsTheBestEpoch()
+    {
+        var model = Trained.Value;
+        var test = model.Evaluate(Split.Value.Test);
+        var last = ForecastEvaluation.RepeatLast(Split.Value.Test);
+        Assert.True(test.Mse < 0.8 * last.Mse, $"OLinear MSE {test.Mse} vs repeat-last {last.Mse}");
+        var info = model.FitInfo;
+        Assert.Equal(3, info.Epochs.Count);
+        var best = info.Epochs.MinBy(e => e.ValidationLoss)!;
+        Assert.Equal(best.Epoch, info.BestEpoch);
+        Assert.True(info.Epochs[0].TrainLoss > info.Epochs[^1].TrainLoss, "training loss did not fall");
+        // The restored weights are the best epoch's: re-evaluating validation gives its loss.
+        var trainer = new OLinearTrainer(model.Network, Small());
+        Assert.Equal(best.ValidationLoss, trainer.Evaluate(WindowSource.From(Split.Value.Validation), OLinearTrainer.StepWeights(12)), 4);
+    }
+
+    [Fact]
+    public void OnnxRuntimeMatchesTheCSharpForwardPassOnTestWindows()
+    {
+        var model = Trained.Value;
+        var x = MultivariateWindows.Inputs(Split.Value.Test);
+        int count = Split.Value.Test.WindowsPerChannel;
+        var expected = model.Forecast(x, count);
+        using var session = new InferenceSession(model.ToOnnx("X", "Y"));
+        var tensor = new DenseTensor<float>(x, [count, model.InputSize]);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor("X", tensor)]);
+        var actual = results.First().AsTensor<float>().ToArray();
+        Assert.Equal(expected.Length, actual.Length);
+        double max = 0;
+        for (int i = 0; i < actual.Length; i++) max = Math.Max(max, Math.Abs(actual[i] - expected[i]));
+        Assert.True(max <= 1e-4, $"max |ORT - C#| = {max}");
+        // The graph uses the operators the issue names.
+        var ops = global::Onnx.ModelProto.Parser.ParseFrom(model.ToOnnx()).Graph.Node.Select(n => n.OpType).ToHashSet();
+        Assert.Superset(new HashSet<string> { "MatMul", "Add", "Softplus", "ReduceSum", "Div", "LayerNormalization", "Gelu", "Transpose", "Reshape" }, ops);
+    }
+
+    [Fact]
+    public void PipelineRowsMatchTheBatchForecastAndPredictionEngineWorks()
+    {
+        var ml = new MLContext(1);
+        var model = Trained.Value;
+        var view = ml.Data.TakeRows(MultivariateWindows.ToDataView(ml, Split.Value.Test), 20);
+        var rows = model.Transform(view).GetColumn<float[]>("Forecast").ToArray();
+        var x = MultivariateWindows.Inputs(Split.Value.Test).AsSpan(0, 20 * model.InputSize).ToArray();
+        var batch = model.Forecast(x, 20);
+        for (int r = 0; r < 20; r++)
+            for (int j = 0; j < model.OutputSize; j++)
+                Assert.Equal(batch[r * model.OutputSize + j], rows[r][j], 4);
+        Assert.Equal(24 * 7, model.InputSize);
+        Assert.Equal(12 * 7, model.OutputSize);
+    }
+
+    [Fact]
+    public void FitsFromADataViewOfMultivariateWindows()
+    {
+        var ml = new MLContext(1);
+        var train = ml.Data.TakeRows(MultivariateWindows.ToDataView(ml, Split.Value.Train), 600);
+        var options = Small(epochs: 1);
+        options.Channels = 7;
+        var model = ml.Forecasting.OLinear(options: options).Fit(train);
+        Assert.Equal(540, model.FitInfo.TrainWindows);
+        Assert.Equal(60, model.FitInfo.ValidationWindows);
+        Assert.Equal((24, 12, 7), (model.Lookback, model.Horizon, model.Channels));
+        options.Channels = null;
+        var e = Assert.Throws<ArgumentException>(() => ml.Forecasting.OLinear(options: options).Fit(train));
+        Assert.Contains("Channels", e.Message);
+        options.Channels = 5;
+        Assert.Throws<ArgumentException>(() => ml.Forecasting.OLinear(options: options).Fit(train));
+    }
+
+    [Fact]
+    public void DivergingTrainingStopsWithTheLearningRateAndStep()
+    {
+        var options = Small(epochs: 1);
+        options.LearningRate = 1e30;
+        var e = Assert.Throws<InvalidOperationException>(() => new MLContext(1).Forecasting.OLinear(options: options).Fit(Split.Value));
+        Assert.Contains("learning rate", e.Message);
+        Assert.Contains("step", e.Message);
+    }
+
+    [Fact]
+    public void BadOptionsAndInputsGetClearErrors()
+    {
+        var ml = new MLContext(1);
+        Assert.Throws<ArgumentOutOfRangeException>(() => ml.Forecasting.OLinear(options: new OLinearOptions { Dropout = 1 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ml.Forecasting.OLinear(options: new OLinearOptions { LearningRate = double.NaN }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ml.Forecasting.OLinear(options: new OLinearOptions { BatchSize = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ml.Forecasting.OLinear(options: new OLinearOptions { Embedding = 0 }));
+        var model = Trained.Value;
+        Assert.Throws<ArgumentException>(() => model.Transform(new float[model.InputSize - 1]));
+        var nan = new float[model.InputSize];
+        nan[3] = float.NaN;
+        Assert.Throws<InvalidOperationException>(() => model.Transform(nan));
+        var two = new float[2 * model.InputSize];
+        two[model.InputSize + 5] = float.PositiveInfinity;
+        var bad = Assert.Throws<InvalidOperationException>(() => model.Forecast(two, 2));
+        Assert.Contains("row 1", bad.Message);
+        Assert.Throws<ArgumentException>(() => model.Forecast(two, 3));
+        Assert.Throws<ArgumentException>(() => model.Evaluate(ForecastSplit.Create(Ett.ETTh1, 24, 6).Test));
+        // Wrong column size in a pipeline.
+        var wrong = ml.Data.LoadFromEnumerable(new[] { new { Input = new float[5] } });
+        Assert.ThrowsAny<Exception>(() => model.GetOutputSchema(wrong.Schema));
+    }
+}
