@@ -311,16 +311,12 @@ internal sealed class OLinearNetwork
         if (train) TensorPrimitives.Multiply(dOut, ws.MaskHead.AsSpan(0, rows * h), dOut);
         // Head.
         var gact = ws.HeadHidden.AsSpan(0, rows * f);
-        Gemm.Multiply(true, false, f, h, rows, 1, gact, dOut, 1, Head2W.Of(grad));
-        AddColumnSums(dOut, rows, Head2B.Of(grad));
         var dg = ws.GradHeadHidden.AsSpan(0, rows * f);
-        Gemm.Multiply(false, true, rows, f, h, 1, dOut, Head2W.Of(p), 0, dg);
+        LinearBackward(gact, dOut, rows, f, h, Head2W.Of(p), Head2W.Of(grad), Head2B.Of(grad), dg, accumulate: false);
         GeluBackward(ws.HeadPre.AsSpan(0, rows * f), dg, default, dg);
         var z = ws.OutSeries.AsSpan(0, rows * dh);
-        Gemm.Multiply(true, false, dh, f, rows, 1, z, dg, 1, Head1W.Of(grad));
-        AddColumnSums(dg, rows, Head1B.Of(grad));
         var dz = ws.GradOutSeries.AsSpan(0, rows * dh);
-        Gemm.Multiply(false, true, rows, dh, f, 1, dg, Head1W.Of(p), 0, dz);
+        LinearBackward(z, dg, rows, dh, f, Head1W.Of(p), Head1W.Of(grad), Head1B.Of(grad), dz, accumulate: false);
         // Inverse OrthoTrans and delta2.
         var dDelta2 = Delta2.Of(grad);
         for (int r = 0; r < rows; r++)
@@ -329,10 +325,8 @@ internal sealed class OLinearNetwork
         var dyd = ws.GradOutCoefficients.AsSpan(0, rows * dh);
         Gemm.Multiply(false, true, rows * d, h, h, 1, dz, OutputBasis, 0, dyd);
         var xf = ws.Final.AsSpan(0, rows * m);
-        Gemm.Multiply(true, false, m, dh, rows, 1, xf, dyd, 1, OutW.Of(grad));
-        AddColumnSums(dyd, rows, OutB.Of(grad));
         var dx = ws.GradX.AsSpan(0, rows * m);
-        Gemm.Multiply(false, true, rows, m, dh, 1, dyd, OutW.Of(p), 0, dx);
+        LinearBackward(xf, dyd, rows, m, dh, OutW.Of(p), OutW.Of(grad), OutB.Of(grad), dx, accumulate: false);
         LayerNormBackward(dx, ws.FinalHat, ws.FinalRstd, rows, m, NormG.Of(p), NormG.Of(grad), NormB.Of(grad), dx, ws.Row);
 
         for (int l = s.Blocks - 1; l >= 0; l--)
@@ -345,15 +339,11 @@ internal sealed class OLinearNetwork
             dx.CopyTo(dy);
             if (train) TensorPrimitives.Multiply(dy, bw.MaskFfn.AsSpan(0, rows * m), dy);
             var hid = bw.Hidden.AsSpan(0, rows * f);
-            Gemm.Multiply(true, false, f, m, rows, 1, hid, dy, 1, blk.Ffn2W.Of(grad));
-            AddColumnSums(dy, rows, blk.Ffn2B.Of(grad));
             var dh1 = ws.GradHidden.AsSpan(0, rows * f);
-            Gemm.Multiply(false, true, rows, f, m, 1, dy, blk.Ffn2W.Of(p), 0, dh1);
+            LinearBackward(hid, dy, rows, f, m, blk.Ffn2W.Of(p), blk.Ffn2W.Of(grad), blk.Ffn2B.Of(grad), dh1, accumulate: false);
             GeluBackward(bw.HiddenPre.AsSpan(0, rows * f), dh1, train ? bw.MaskHidden.AsSpan(0, rows * f) : default, dh1);
             var x1 = bw.X1.AsSpan(0, rows * m);
-            Gemm.Multiply(true, false, m, f, rows, 1, x1, dh1, 1, blk.Ffn1W.Of(grad));
-            AddColumnSums(dh1, rows, blk.Ffn1B.Of(grad));
-            Gemm.Multiply(false, true, rows, m, f, 1, dh1, blk.Ffn1W.Of(p), 1, dx);
+            LinearBackward(x1, dh1, rows, m, f, blk.Ffn1W.Of(p), blk.Ffn1W.Of(grad), blk.Ffn1B.Of(grad), dx, accumulate: true);
             // dx holds dL/dX1.
             LayerNormBackward(dx, bw.Hat1, bw.Rstd1, rows, m, blk.Norm1G.Of(p), blk.Norm1G.Of(grad), blk.Norm1B.Of(grad), dx, ws.Row);
             // dx holds dL/dS1 = dL/dXin (residual part).
@@ -361,10 +351,8 @@ internal sealed class OLinearNetwork
             dx.CopyTo(dO);
             if (train) TensorPrimitives.Multiply(dO, bw.MaskOut.AsSpan(0, rows * m), dO);
             var mixed = bw.Mixed.AsSpan(0, rows * m);
-            Gemm.Multiply(true, false, m, m, rows, 1, mixed, dO, 1, blk.OutW.Of(grad));
-            AddColumnSums(dO, rows, blk.OutB.Of(grad));
             var dMix = ws.GradMixed.AsSpan(0, rows * m);
-            Gemm.Multiply(false, true, rows, m, m, 1, dO, blk.OutW.Of(p), 0, dMix);
+            LinearBackward(mixed, dO, rows, m, m, blk.OutW.Of(p), blk.OutW.Of(grad), blk.OutB.Of(grad), dMix, accumulate: false);
             // Mix_b = Ad V_b: dV_b = Ad^T dMix_b, dAd = sum_b dMix_b V_b^T.
             var v = bw.Value.AsSpan(0, rows * m);
             var dv = ws.GradY.AsSpan(0, rows * m);
@@ -387,9 +375,7 @@ internal sealed class OLinearNetwork
             TensorPrimitives.Multiply(dAd, bw.MixWeights, dAd);
             NormLinWeightsBackward(blk.Mix.Of(p), bw.A, dAd, n, blk.Mix.Of(grad));
             var xin = ws.BlockInput[l].AsSpan(0, rows * m);
-            Gemm.Multiply(true, false, m, m, rows, 1, xin, dv, 1, blk.ValueW.Of(grad));
-            AddColumnSums(dv, rows, blk.ValueB.Of(grad));
-            Gemm.Multiply(false, true, rows, m, m, 1, dv, blk.ValueW.Of(p), 1, dx);
+            LinearBackward(xin, dv, rows, m, m, blk.ValueW.Of(p), blk.ValueW.Of(grad), blk.ValueB.Of(grad), dx, accumulate: true);
         }
 
         // Input side: X0 = uq W_eff + delta1 S + b_in per channel.
@@ -422,6 +408,16 @@ internal sealed class OLinearNetwork
             dGamma[c] += TensorPrimitives.Dot(dur, ws.Normalised.AsSpan(r * t, t));
             dBeta[c] += TensorPrimitives.Sum(dur);
         }
+    }
+
+    // Backward of y = x W + b over rows (x: rows x inSize, W: inSize x outSize): dW += x^T dy, db += column sums of dy,
+    // and dx = dy W^T, or dx += dy W^T where the input also feeds a residual path.
+    private static void LinearBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, int rows, int inSize, int outSize,
+        ReadOnlySpan<float> w, Span<float> dW, Span<float> db, Span<float> dx, bool accumulate)
+    {
+        Gemm.Multiply(true, false, inSize, outSize, rows, 1, x, dy, 1, dW);
+        AddColumnSums(dy, rows, db);
+        Gemm.Multiply(false, true, rows, inSize, outSize, 1, dy, w, accumulate ? 1 : 0, dx);
     }
 
     /// <summary>Buffers of one forward / backward pass for up to <see cref="Capacity"/> windows.</summary>
