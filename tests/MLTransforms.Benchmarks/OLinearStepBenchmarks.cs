@@ -29,15 +29,13 @@ public class OLinearStepBenchmarks
     [Benchmark(Baseline = true)]
     public void Forward()
     {
-        var rng = new SplitMix(1);
-        _net.Forward(_ws, _x, 32, 0, ref rng);
+        _net.Forward(_ws, _x, 32, DropoutPlan.None);
     }
 
     [Benchmark]
     public void TrainingStep()
     {
-        var rng = new SplitMix(1);
-        _net.Forward(_ws, _x, 32, 0.2f, ref rng);
+        _net.Forward(_ws, _x, 32, new DropoutPlan(0.2f, 1, 0));
         Array.Clear(_grad);
         _net.Backward(_ws, _dy, _grad);
     }

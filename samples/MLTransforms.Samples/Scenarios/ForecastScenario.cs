@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML;
 using MLTransforms.TimeSeries;
+using MLTransforms.TimeSeries.OLinear;
 using Spectre.Console;
 
 namespace MLTransforms.Samples.Scenarios;
@@ -17,7 +18,7 @@ public sealed class ForecastScenario : IScenario
     public string Name => "forecast";
 
     /// <inheritdoc/>
-    public string Description => "OrthoTrans forecasters on ETTh1 (--data csv --lookback 96|auto --horizons 96,192,336,720 --nonlinear-all --no-nonlinear --no-plain --normalization none|subtractmean|subtractmeankeeplevel --shared-penalty --json path)";
+    public string Description => "OrthoTrans forecasters on ETTh1 (--data csv --lookback 96|auto --horizons 96,192,336,720 --nonlinear-all --no-nonlinear --no-plain --normalization none|subtractmean|subtractmeankeeplevel --shared-penalty --olinear [--olinear-epochs N] --json path)";
 
     /// <inheritdoc/>
     public int Order => 40;
@@ -49,6 +50,8 @@ public sealed class ForecastScenario : IScenario
         var normalization = WindowNormalization.SubtractMean;
         bool perCoefficient = true, selectLookback = false;
         int trees = 40, maxWindows = 10000, components = 4;
+        bool olinear = false;
+        int? olinearEpochs = null;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"Option {args[i]} needs a value.");
@@ -71,6 +74,8 @@ public sealed class ForecastScenario : IScenario
                 case "--trees": trees = ParseList(Next(), "--trees")[0]; break;
                 case "--windows": maxWindows = ParseList(Next(), "--windows")[0]; break;
                 case "--components": components = ParseList(Next(), "--components")[0]; break;
+                case "--olinear": olinear = true; break;
+                case "--olinear-epochs": olinear = true; olinearEpochs = ParseList(Next(), "--olinear-epochs")[0]; break;
                 case "--normalization": normalization = Enum.Parse<WindowNormalization>(Next(), ignoreCase: true); break;
                 default: throw new ArgumentException($"Unknown option '{args[i]}' for the forecast scenario.");
             }
@@ -131,6 +136,15 @@ public sealed class ForecastScenario : IScenario
                     residualForecast = residual.Forecast(ml, split.Test.InputArray());
                     var metrics = Score(split.Test, residualForecast);
                     Add("OrthoRidge+LightGbm", t, h, metrics, seconds, cpuSeconds);
+                }
+                if (olinear)
+                {
+                    // The network itself, trained with the authors' recipe for the dataset and horizon (minutes per horizon).
+                    var options = OLinearScenario.IsEtt(name) ? OLinearOptions.AuthorsRecipe(name, h) : new OLinearOptions();
+                    if (olinearEpochs is int e) options.MaxEpochs = e;
+                    cpu = Cpu();
+                    var (test, seconds) = OLinearScenario.TrainAndEvaluate(ml, split, options);
+                    Add("OLinear", t, h, test, seconds, Cpu() - cpu);
                 }
                 if (!plotted)
                 {

@@ -25,15 +25,56 @@ public static unsafe class Gemm
 {
     private const int CblasRowMajor = 101, CblasNoTrans = 111, CblasTrans = 112;
 
-    private static readonly delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void> Sgemm = Probe();
+    private static readonly nint OpenBlas = Probe();
 
-    private static delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void> Probe()
+    private static readonly delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void> Sgemm =
+        (delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void>)Export("cblas_sgemm");
+    private static readonly delegate* unmanaged<int, void> SetBlasThreads = (delegate* unmanaged<int, void>)Export("openblas_set_num_threads");
+    private static readonly delegate* unmanaged<int> GetBlasThreads = (delegate* unmanaged<int>)Export("openblas_get_num_threads");
+
+    private static readonly Lock ThreadsLock = new();
+    private static int _singleThreadedScopes, _savedBlasThreads;
+
+    private static nint Probe()
     {
-        if (Environment.GetEnvironmentVariable("MLTRANSFORMS_GEMM") == "managed") return null;
+        if (Environment.GetEnvironmentVariable("MLTRANSFORMS_GEMM") == "managed") return 0;
         foreach (var name in new[] { "libopenblas.so.0", "libopenblas.so", "libopenblas.dylib", "libopenblas.dll", "openblas" })
-            if (NativeLibrary.TryLoad(name, out var lib) && NativeLibrary.TryGetExport(lib, "cblas_sgemm", out var f))
-                return (delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void>)f;
-        return null;
+            if (NativeLibrary.TryLoad(name, out var lib) && NativeLibrary.TryGetExport(lib, "cblas_sgemm", out _))
+                return lib;
+        return 0;
+    }
+
+    private static nint Export(string name) => OpenBlas != 0 && NativeLibrary.TryGetExport(OpenBlas, name, out var f) ? f : 0;
+
+    /// <summary>
+    /// Keeps OpenBLAS to one thread until the scope is disposed: for callers that run products on several threads
+    /// themselves (the OLinear trainer's batch shards), where OpenBLAS's own threads would compete for the same cores.
+    /// OpenBLAS's thread count is process-wide; nested and concurrent scopes restore it when the last one ends.
+    /// </summary>
+    internal static SingleThreadedScope SingleThreaded()
+    {
+        lock (ThreadsLock)
+        {
+            if (_singleThreadedScopes++ == 0 && SetBlasThreads != null && GetBlasThreads != null)
+            {
+                _savedBlasThreads = GetBlasThreads();
+                SetBlasThreads(1);
+            }
+        }
+        return new SingleThreadedScope();
+    }
+
+    /// <summary>Ends a <see cref="SingleThreaded"/> scope.</summary>
+    internal readonly struct SingleThreadedScope : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (ThreadsLock)
+            {
+                if (--_singleThreadedScopes == 0 && SetBlasThreads != null && GetBlasThreads != null)
+                    SetBlasThreads(_savedBlasThreads);
+            }
+        }
     }
 
     /// <summary>The backend <see cref="Multiply"/> uses unless <see cref="ForceManaged"/> is set.</summary>

@@ -165,6 +165,45 @@ internal static class OLinearKernels
     }
 }
 
+/// <summary>
+/// The dropout masks of one training step. Each window's masks come from its own stream (step seed, mask site, window
+/// index in the batch), so a batch split over threads in any way draws exactly the masks of the unsplit batch.
+/// </summary>
+/// <param name="Rate">Dropout probability; 0 is inference.</param>
+/// <param name="StepSeed">Seed of the step.</param>
+/// <param name="FirstWindow">Index within the batch of the first window this forward pass sees.</param>
+internal readonly record struct DropoutPlan(float Rate, ulong StepSeed, int FirstWindow)
+{
+    /// <summary>No dropout (inference).</summary>
+    public static DropoutPlan None => default;
+
+    public bool Active => Rate > 0;
+
+    /// <summary>Masks <paramref name="x"/> (windows of <paramref name="perWindow"/> values each) in place, storing the mask.</summary>
+    public void Apply(Span<float> x, Span<float> mask, int site, int perWindow)
+    {
+        for (int w = 0; w * perWindow < x.Length; w++)
+        {
+            var rng = new SplitMix(Stream(site, FirstWindow + w));
+            rng.Dropout(mask.Slice(w * perWindow, perWindow), Rate);
+        }
+        TensorPrimitives.Multiply(x, mask[..x.Length], x);
+    }
+
+    /// <summary>A mask shared by the whole batch (NormLin's token-mixing matrix is dropped once per step).</summary>
+    public void FillShared(Span<float> mask, int site)
+    {
+        var rng = new SplitMix(Stream(site, -1));
+        rng.Dropout(mask, Rate);
+    }
+
+    private ulong Stream(int site, int window)
+    {
+        var mix = new SplitMix(StepSeed ^ ((ulong)(uint)site << 32 | (uint)window));
+        return mix.Next();
+    }
+}
+
 /// <summary>A small, fast, seedable generator (SplitMix64) for initialisation, shuffling and dropout masks.</summary>
 internal struct SplitMix
 {

@@ -135,10 +135,10 @@ internal sealed class OLinearNetwork
 
     /// <summary>
     /// Forward pass for <paramref name="batch"/> windows. <paramref name="x"/> holds batch x T x N values (time-major
-    /// windows); the forecast (batch x H x N) is written to <see cref="Workspace.Forecast"/>. With a positive
-    /// <paramref name="dropout"/>, dropout masks are drawn from <paramref name="rng"/> as in training; 0 is inference.
+    /// windows); the forecast (batch x H x N) is written to <see cref="Workspace.Forecast"/>. An active
+    /// <paramref name="dropout"/> plan draws the training masks; <see cref="DropoutPlan.None"/> is inference.
     /// </summary>
-    public void Forward(Workspace ws, ReadOnlySpan<float> x, int batch, float dropout, ref SplitMix rng)
+    public void Forward(Workspace ws, ReadOnlySpan<float> x, int batch, DropoutPlan dropout)
     {
         var s = Shape;
         int n = s.Channels, t = s.Lookback, h = s.Horizon, d = s.Embedding, m = s.ModelWidth, f = s.FeedForwardWidth;
@@ -146,8 +146,9 @@ internal sealed class OLinearNetwork
         ws.Ensure(batch);
         ws.Batch = batch;
         var p = Values;
-        bool train = dropout > 0;
+        bool train = dropout.Active;
         ws.Training = train;
+        int site = 0;
         var gamma = Gamma.Of(p); var beta = Beta.Of(p);
 
         // RevIN: per token statistics over T (no gradient through them, as in the authors' RevIN).
@@ -198,7 +199,7 @@ internal sealed class OLinearNetwork
             AddBias(v, rows, blk.ValueB.Of(p));
             NormLinWeights(blk.Mix.Of(p), n, bw.A);
             bw.MixWeights.AsSpan().Fill(1);
-            if (train) rng.Dropout(bw.MixWeights, dropout);
+            if (train) dropout.FillShared(bw.MixWeights, site++);
             var ad = bw.DroppedA;
             TensorPrimitives.Multiply(bw.A, bw.MixWeights, ad);
             var mixed = bw.Mixed.AsSpan(0, rows * m);
@@ -214,7 +215,7 @@ internal sealed class OLinearNetwork
             var o = bw.Sum1.AsSpan(0, rows * m);
             Gemm.Multiply(false, false, rows, m, m, 1, mixed, blk.OutW.Of(p), 0, o);
             AddBias(o, rows, blk.OutB.Of(p));
-            Dropout(ref rng, train, dropout, o, bw.MaskOut);
+            if (train) dropout.Apply(o, bw.MaskOut, site++, n * m);
             TensorPrimitives.Add(o, xin, o);
             var x1 = bw.X1.AsSpan(0, rows * m);
             LayerNorm(o, rows, m, blk.Norm1G.Of(p), blk.Norm1B.Of(p), x1, bw.Hat1, bw.Rstd1);
@@ -224,11 +225,11 @@ internal sealed class OLinearNetwork
             AddBias(hpre, rows, blk.Ffn1B.Of(p));
             var hid = bw.Hidden.AsSpan(0, rows * f);
             Gelu(hpre, hid);
-            Dropout(ref rng, train, dropout, hid, bw.MaskHidden);
+            if (train) dropout.Apply(hid, bw.MaskHidden, site++, n * f);
             var y = bw.Sum2.AsSpan(0, rows * m);
             Gemm.Multiply(false, false, rows, m, f, 1, hid, blk.Ffn2W.Of(p), 0, y);
             AddBias(y, rows, blk.Ffn2B.Of(p));
-            Dropout(ref rng, train, dropout, y, bw.MaskFfn);
+            if (train) dropout.Apply(y, bw.MaskFfn, site++, n * m);
             TensorPrimitives.Add(y, x1, y);
             LayerNorm(y, rows, m, blk.Norm2G.Of(p), blk.Norm2B.Of(p), ws.BlockInput[l + 1], bw.Hat2, bw.Rstd2);
         }
@@ -255,7 +256,7 @@ internal sealed class OLinearNetwork
         var outp = ws.HeadOut.AsSpan(0, rows * h);
         Gemm.Multiply(false, false, rows, h, f, 1, gact, Head2W.Of(p), 0, outp);
         AddBias(outp, rows, Head2B.Of(p));
-        Dropout(ref rng, train, dropout, outp, ws.MaskHead);
+        if (train) dropout.Apply(outp, ws.MaskHead, site, n * h);
         // Undo RevIN: y = (out - beta) / (gamma + eps) sd + mean, written time-major.
         var forecast = ws.Forecast;
         for (int r = 0; r < rows; r++)
@@ -265,14 +266,6 @@ internal sealed class OLinearNetwork
             for (int k = 0; k < h; k++)
                 forecast[(b * h + k) * n + c] = (outp[r * h + k] - beta[c]) * scale + ws.Mean[r];
         }
-    }
-
-    private static void Dropout(ref SplitMix gen, bool train, float p, Span<float> x, float[] mask)
-    {
-        if (!train) return;
-        var mk = mask.AsSpan(0, x.Length);
-        gen.Dropout(mk, p);
-        TensorPrimitives.Multiply(x, mk, x);
     }
 
     /// <summary>

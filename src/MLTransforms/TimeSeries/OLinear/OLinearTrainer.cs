@@ -86,9 +86,19 @@ internal sealed class WindowSource
 /// step h and channel, learning rate halved every epoch, early stopping on the validation loss with the best
 /// weights restored (the authors' ETT recipe).
 /// </summary>
+/// <remarks>
+/// Each batch is split into <see cref="Shards"/> halves that run forward and backward on their own threads, with
+/// OpenBLAS kept to one thread meanwhile; the gradients are summed before the Adam step. On 2 cores this is about 1.5x
+/// faster than one pass over the whole batch on a two-threaded BLAS, whose small products scale poorly and leave the
+/// elementwise layers on one core. Dropout masks are drawn per window (<see cref="DropoutPlan"/>) and the shard count is
+/// fixed, so a seed trains the same model whatever the number of cores.
+/// </remarks>
 internal sealed class OLinearTrainer(OLinearNetwork network, OLinearOptions options)
 {
     private const float Beta1 = 0.9f, Beta2 = 0.999f, AdamEpsilon = 1e-8f;
+
+    /// <summary>Batch shards per step: fixed, not the core count, so that results do not depend on the machine.</summary>
+    internal const int Shards = 2;
 
     /// <summary>Step weights (h + 1)^(-1/2).</summary>
     internal static float[] StepWeights(int horizon) => Enumerable.Range(0, horizon).Select(h => 1f / MathF.Sqrt(h + 1)).ToArray();
@@ -96,21 +106,19 @@ internal sealed class OLinearTrainer(OLinearNetwork network, OLinearOptions opti
     public List<OLinearEpoch> Train(WindowSource train, WindowSource validation, CancellationToken cancel = default)
     {
         var shape = network.Shape;
-        int n = shape.Channels, t = shape.Lookback, h = shape.Horizon, bs = options.BatchSize;
+        int bs = options.BatchSize, shardSize = (bs + Shards - 1) / Shards;
         var rng = new SplitMix((ulong)options.Seed * 0x9E3779B97F4A7C15UL + 12345);
-        var ws = new OLinearNetwork.Workspace(shape, bs);
         var p = network.Values;
-        var grad = new float[p.Length];
+        var shards = Enumerable.Range(0, Shards).Select(_ => new Shard(shape, shardSize, p.Length)).ToArray();
         var m1 = new float[p.Length];
         var m2 = new float[p.Length];
         var best = (float[])p.Clone();
         double bestLoss = double.PositiveInfinity;
-        var x = new float[bs * t * n];
-        var y = new float[bs * h * n];
-        var dy = new float[bs * h * n];
-        var weights = StepWeights(h);
+        var weights = StepWeights(shape.Horizon);
         var order = Enumerable.Range(0, train.Count).ToArray();
         var history = new List<OLinearEpoch>();
+        var parallel = Parallelism(cancel);
+        using var blas = Gemm.SingleThreaded();
         long step = 0;
         int wait = 0;
         for (int epoch = 1; epoch <= options.MaxEpochs; epoch++)
@@ -124,21 +132,21 @@ internal sealed class OLinearTrainer(OLinearNetwork network, OLinearOptions opti
             {
                 cancel.ThrowIfCancellationRequested();
                 int b = Math.Min(bs, used - start);
-                for (int i = 0; i < b; i++)
+                ulong stepSeed = rng.Next();
+                Parallel.For(0, Shards, parallel, k =>
                 {
-                    train.FillInput(order[start + i], x.AsSpan(i * t * n, t * n));
-                    train.FillTarget(order[start + i], y.AsSpan(i * h * n, h * n));
-                }
-                network.Forward(ws, x, b, options.Dropout, ref rng);
-                double loss = Loss(ws.Forecast, y, b, n, h, weights, dy);
+                    int first = k * shardSize;
+                    shards[k].Step(network, train, Part(order, start, b, first, shardSize), b,
+                        new DropoutPlan(options.Dropout, stepSeed, first), weights);
+                });
+                double loss = 0;
+                foreach (var shard in shards) loss += shard.Loss;
                 if (!double.IsFinite(loss))
                     throw new InvalidOperationException(
                         $"OLinear training stopped: the loss became {loss} at epoch {epoch}, step {batchIndex + 1} (update {step + 1}) " +
                         $"with learning rate {lr:G3}. Lower OLinearOptions.LearningRate (now {options.LearningRate:G3}) or check the data; no model was returned.");
                 lossSum += loss * b;
-                Array.Clear(grad);
-                network.Backward(ws, dy, grad);
-                Adam(p, grad, m1, m2, (float)lr, ++step);
+                Adam(p, shards[0].Gradient, shards[1].Gradient, m1, m2, (float)lr, ++step, parallel);
             }
             double valLoss = Evaluate(validation, weights);
             bool isBest = valLoss < bestLoss;
@@ -156,12 +164,22 @@ internal sealed class OLinearTrainer(OLinearNetwork network, OLinearOptions opti
         return history;
     }
 
-    /// <summary>Weighted L1 loss over the batch, and its gradient with respect to the forecast.</summary>
-    internal static double Loss(ReadOnlySpan<float> forecast, ReadOnlySpan<float> target, int batch, int n, int h, float[] weights, Span<float> grad)
+    /// <summary>The windows of one shard: up to <paramref name="size"/> from offset <paramref name="first"/> of the batch.</summary>
+    private static ReadOnlySpan<int> Part(int[] order, int batchStart, int batch, int first, int size)
+        => first >= batch ? default : order.AsSpan(batchStart + first, Math.Min(size, batch - first));
+
+    private static ParallelOptions Parallelism(CancellationToken cancel)
+        => new() { MaxDegreeOfParallelism = Math.Min(Shards, Environment.ProcessorCount), CancellationToken = cancel };
+
+    /// <summary>
+    /// Weighted L1 loss of <paramref name="windows"/> windows as their share of the mean over <paramref name="batch"/>
+    /// windows, and its gradient with respect to the forecast (same scale).
+    /// </summary>
+    internal static double Loss(ReadOnlySpan<float> forecast, ReadOnlySpan<float> target, int windows, int batch, int n, int h, float[] weights, Span<float> grad)
     {
         double sum = 0;
         float scale = 1f / (batch * h * n);
-        for (int b = 0; b < batch; b++)
+        for (int b = 0; b < windows; b++)
             for (int k = 0; k < h; k++)
             {
                 float w = weights[k];
@@ -179,53 +197,101 @@ internal sealed class OLinearTrainer(OLinearNetwork network, OLinearOptions opti
     /// <summary>Mean weighted L1 loss without dropout.</summary>
     internal double Evaluate(WindowSource source, float[] weights)
     {
-        var shape = network.Shape;
-        int n = shape.Channels, t = shape.Lookback, h = shape.Horizon;
-        const int Batch = 128;
-        var ws = new OLinearNetwork.Workspace(shape, Batch);
-        var x = new float[Batch * t * n];
-        var y = new float[Batch * h * n];
+        const int Batch = 128, ShardSize = Batch / Shards;
+        var shards = Enumerable.Range(0, Shards).Select(_ => new Shard(network.Shape, ShardSize, 0)).ToArray();
+        var parallel = Parallelism(default);
+        using var blas = Gemm.SingleThreaded();
+        var order = Enumerable.Range(0, source.Count).ToArray();
         double sum = 0;
-        var rng = default(SplitMix);
         for (int start = 0; start < source.Count; start += Batch)
         {
             int b = Math.Min(Batch, source.Count - start);
-            for (int i = 0; i < b; i++)
+            Parallel.For(0, Shards, parallel, k =>
             {
-                source.FillInput(start + i, x.AsSpan(i * t * n, t * n));
-                source.FillTarget(start + i, y.AsSpan(i * h * n, h * n));
-            }
-            network.Forward(ws, x, b, 0, ref rng);
-            sum += Loss(ws.Forecast, y, b, n, h, weights, default) * b;
+                shards[k].Score(network, source, Part(order, start, b, k * ShardSize, ShardSize), b, weights);
+            });
+            foreach (var shard in shards) sum += shard.Loss * b;
         }
         return sum / source.Count;
     }
 
-    /// <summary>One Adam update (PyTorch's form with bias correction), fused in one pass.</summary>
-    private static void Adam(float[] p, float[] g, float[] m, float[] v, float lr, long step)
+    /// <summary>One Adam update (PyTorch's form with bias correction) on the summed shard gradients g0 + g1, fused in
+    /// one pass and split over the cores.</summary>
+    private static void Adam(float[] p, float[] g0, float[] g1, float[] m, float[] v, float lr, long step, ParallelOptions parallel)
     {
         float bc1 = 1 - MathF.Pow(Beta1, step), bc2 = 1 - MathF.Pow(Beta2, step);
         float stepSize = lr / bc1, invSqrtBc2 = 1 / MathF.Sqrt(bc2);
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
+        const int Parts = 8;
+        int chunk = (p.Length / Parts + 7) & ~7;
+        Parallel.For(0, Parts, parallel, part =>
         {
-            var b1 = Vector256.Create(Beta1); var nb1 = Vector256.Create(1 - Beta1);
-            var b2 = Vector256.Create(Beta2); var nb2 = Vector256.Create(1 - Beta2);
-            var ss = Vector256.Create(stepSize); var ib = Vector256.Create(invSqrtBc2); var eps = Vector256.Create(AdamEpsilon);
-            for (; i + 8 <= p.Length; i += 8)
+            int from = Math.Min(p.Length, part * chunk), to = part == Parts - 1 ? p.Length : Math.Min(p.Length, from + chunk);
+            int i = from;
+            if (Vector256.IsHardwareAccelerated)
             {
-                var gi = Vector256.Create<float>(g.AsSpan(i, 8));
-                var mi = b1 * Vector256.Create<float>(m.AsSpan(i, 8)) + nb1 * gi;
-                var vi = b2 * Vector256.Create<float>(v.AsSpan(i, 8)) + nb2 * gi * gi;
-                var pi = Vector256.Create<float>(p.AsSpan(i, 8)) - ss * mi / (Vector256.Sqrt(vi) * ib + eps);
-                mi.CopyTo(m.AsSpan(i, 8)); vi.CopyTo(v.AsSpan(i, 8)); pi.CopyTo(p.AsSpan(i, 8));
+                var b1 = Vector256.Create(Beta1); var nb1 = Vector256.Create(1 - Beta1);
+                var b2 = Vector256.Create(Beta2); var nb2 = Vector256.Create(1 - Beta2);
+                var ss = Vector256.Create(stepSize); var ib = Vector256.Create(invSqrtBc2); var eps = Vector256.Create(AdamEpsilon);
+                for (; i + 8 <= to; i += 8)
+                {
+                    var gi = Vector256.Create<float>(g0.AsSpan(i, 8)) + Vector256.Create<float>(g1.AsSpan(i, 8));
+                    var mi = b1 * Vector256.Create<float>(m.AsSpan(i, 8)) + nb1 * gi;
+                    var vi = b2 * Vector256.Create<float>(v.AsSpan(i, 8)) + nb2 * gi * gi;
+                    var pi = Vector256.Create<float>(p.AsSpan(i, 8)) - ss * mi / (Vector256.Sqrt(vi) * ib + eps);
+                    mi.CopyTo(m.AsSpan(i, 8)); vi.CopyTo(v.AsSpan(i, 8)); pi.CopyTo(p.AsSpan(i, 8));
+                }
             }
-        }
-        for (; i < p.Length; i++)
+            for (; i < to; i++)
+            {
+                float g = g0[i] + g1[i];
+                m[i] = Beta1 * m[i] + (1 - Beta1) * g;
+                v[i] = Beta2 * v[i] + (1 - Beta2) * g * g;
+                p[i] -= stepSize * m[i] / (MathF.Sqrt(v[i]) * invSqrtBc2 + AdamEpsilon);
+            }
+        });
+    }
+
+    /// <summary>One thread's part of a batch: its workspace, window buffers, gradient and loss.</summary>
+    private sealed class Shard(OLinearShape shape, int capacity, int parameters)
+    {
+        private readonly OLinearNetwork.Workspace _ws = new(shape, capacity);
+        private readonly float[] _x = new float[capacity * shape.Lookback * shape.Channels];
+        private readonly float[] _y = new float[capacity * shape.Horizon * shape.Channels];
+        private readonly float[] _dy = new float[capacity * shape.Horizon * shape.Channels];
+
+        public float[] Gradient { get; } = new float[parameters];
+        public double Loss { get; private set; }
+
+        /// <summary>Forward and backward over <paramref name="windows"/>, whose loss is a share of the mean over <paramref name="batch"/>.</summary>
+        public void Step(OLinearNetwork network, WindowSource source, ReadOnlySpan<int> windows, int batch, DropoutPlan dropout, float[] weights)
         {
-            m[i] = Beta1 * m[i] + (1 - Beta1) * g[i];
-            v[i] = Beta2 * v[i] + (1 - Beta2) * g[i] * g[i];
-            p[i] -= stepSize * m[i] / (MathF.Sqrt(v[i]) * invSqrtBc2 + AdamEpsilon);
+            Array.Clear(Gradient);
+            Loss = 0;
+            if (windows.IsEmpty) return;
+            Fill(source, windows);
+            network.Forward(_ws, _x, windows.Length, dropout);
+            Loss = OLinearTrainer.Loss(_ws.Forecast, _y, windows.Length, batch, shape.Channels, shape.Horizon, weights, _dy);
+            network.Backward(_ws, _dy, Gradient);
+        }
+
+        /// <summary>Forward only (no dropout): the loss share of <paramref name="windows"/> in a batch of <paramref name="batch"/>.</summary>
+        public void Score(OLinearNetwork network, WindowSource source, ReadOnlySpan<int> windows, int batch, float[] weights)
+        {
+            Loss = 0;
+            if (windows.IsEmpty) return;
+            Fill(source, windows);
+            network.Forward(_ws, _x, windows.Length, DropoutPlan.None);
+            Loss = OLinearTrainer.Loss(_ws.Forecast, _y, windows.Length, batch, shape.Channels, shape.Horizon, weights, default);
+        }
+
+        private void Fill(WindowSource source, ReadOnlySpan<int> windows)
+        {
+            int tn = shape.Lookback * shape.Channels, hn = shape.Horizon * shape.Channels;
+            for (int i = 0; i < windows.Length; i++)
+            {
+                source.FillInput(windows[i], _x.AsSpan(i * tn, tn));
+                source.FillTarget(windows[i], _y.AsSpan(i * hn, hn));
+            }
         }
     }
 }

@@ -86,6 +86,30 @@ public class OLinearForecasterTests
     }
 
     [Fact]
+    public void SavesToAModelZipThatReloadsAndForecastsTheSame()
+    {
+        var ml = new MLContext(1);
+        var model = Trained.Value;
+        var view = ml.Data.TakeRows(MultivariateWindows.ToDataView(ml, Split.Value.Test), 50);
+        var chain = ml.Transforms.CopyColumns("Window", "Input").Fit(view).Append(model);
+        using var stream = new MemoryStream();
+        ml.Model.Save(chain, view.Schema, stream);
+        stream.Position = 0;
+        var loaded = new MLContext().Model.Load(stream, out var schema);
+        Assert.Equal(model.InputSize, ((VectorDataViewType)schema["Input"].Type).Size);
+        var output = loaded.Transform(view);
+        Assert.Equal(model.OutputSize, ((VectorDataViewType)output.Schema["Forecast"].Type).Size);
+        var reloaded = output.GetColumn<float[]>("Forecast").ToArray();
+        var x = MultivariateWindows.Inputs(Split.Value.Test).AsSpan(0, 50 * model.InputSize).ToArray();
+        var expected = model.Forecast(x, 50);
+        double max = 0;
+        for (int r = 0; r < 50; r++)
+            for (int j = 0; j < model.OutputSize; j++)
+                max = Math.Max(max, Math.Abs(reloaded[r][j] - expected[r * model.OutputSize + j]));
+        Assert.True(max <= 1e-4, $"max |reloaded - C#| = {max}");
+    }
+
+    [Fact]
     public void FitsFromADataViewOfMultivariateWindows()
     {
         var ml = new MLContext(1);

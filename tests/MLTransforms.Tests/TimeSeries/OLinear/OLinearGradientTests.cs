@@ -40,8 +40,7 @@ public class OLinearGradientTests
 
     private static double Loss(OLinearNetwork net, OLinearNetwork.Workspace ws, float[] x, int batch, float[] w, float dropout, ulong seed)
     {
-        var rng = new SplitMix(seed);
-        net.Forward(ws, x, batch, dropout, ref rng);
+        net.Forward(ws, x, batch, new DropoutPlan(dropout, seed, 0));
         double l = 0;
         for (int i = 0; i < w.Length; i++) l += (double)w[i] * ws.Forecast[i];
         return l;
@@ -92,6 +91,44 @@ public class OLinearGradientTests
             }
             Assert.True(largest > 1e-3, $"{slice.Name}: no gradient reaches this tensor (largest |dL/dp| {largest})");
         }
+    }
+
+    [Fact]
+    public void ABatchSplitIntoShardsGivesTheSameForecastsAndSummedGradient()
+    {
+        // What the trainer relies on: with per-window dropout streams, the two halves of a batch see the masks the
+        // whole batch would, so their forecasts match and their gradients add up to the whole batch's.
+        var net = TinyNetwork();
+        var s = net.Shape;
+        const int batch = 5, first = 3;
+        var x = RandomWindows(batch, s.Lookback, s.Channels, 5);
+        var w = RandomWindows(1, batch * s.Horizon, s.Channels, 6);
+        int tn = s.Lookback * s.Channels, hn = s.Horizon * s.Channels;
+        var whole = new OLinearNetwork.Workspace(s, batch);
+        net.Forward(whole, x, batch, new DropoutPlan(0.3f, 99, 0));
+        var gradWhole = new float[net.Values.Length];
+        net.Backward(whole, w, gradWhole);
+
+        var gradParts = new float[net.Values.Length];
+        foreach (var (from, count) in new[] { (0, first), (first, batch - first) })
+        {
+            var ws = new OLinearNetwork.Workspace(s, count);
+            net.Forward(ws, x.AsSpan(from * tn, count * tn), count, new DropoutPlan(0.3f, 99, from));
+            for (int i = 0; i < count * hn; i++)
+                Assert.Equal(whole.Forecast[from * hn + i], ws.Forecast[i], 5);
+            net.Backward(ws, w.AsSpan(from * hn, count * hn), gradParts);
+        }
+        double maxDiff = 0, maxAbs = 0;
+        for (int i = 0; i < gradWhole.Length; i++)
+        {
+            maxDiff = Math.Max(maxDiff, Math.Abs(gradWhole[i] - gradParts[i]));
+            maxAbs = Math.Max(maxAbs, Math.Abs(gradWhole[i]));
+        }
+        Assert.True(maxDiff <= 1e-4 * maxAbs, $"max |whole - sum of shards| = {maxDiff} (largest gradient {maxAbs})");
+        // Another step seed draws other masks.
+        var other = new OLinearNetwork.Workspace(s, batch);
+        net.Forward(other, x, batch, new DropoutPlan(0.3f, 100, 0));
+        Assert.NotEqual(whole.Forecast.AsSpan(0, batch * hn).ToArray(), other.Forecast.AsSpan(0, batch * hn).ToArray());
     }
 
     /// <summary>Checks d(sum w . f(x))/dx of a layer kernel against central differences in float.</summary>
