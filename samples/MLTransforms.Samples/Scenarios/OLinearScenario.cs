@@ -28,7 +28,7 @@ public sealed class OLinearScenario : IScenario
     public string Name => "olinear";
 
     /// <inheritdoc/>
-    public string Description => "OLinear trained in .NET, scored through ONNX Runtime (--data csv --horizons 96 --full | --epochs N --max-windows N, --gemm, --json path)";
+    public string Description => "OLinear trained in .NET, scored through ONNX Runtime (--data csv --horizons 96 --full | --epochs N --max-windows N, --min-improvement R, --gemm, --json path)";
 
     /// <inheritdoc/>
     public int Order => 45;
@@ -61,6 +61,7 @@ public sealed class OLinearScenario : IScenario
                 case "--max-windows": options.MaxTrainingWindows = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--all-windows": options.MaxTrainingWindows = null; break;
                 case "--patience": options.Patience = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--min-improvement": options.MinImprovement = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--lr": options.LearningRate = (lr = double.Parse(Next(), CultureInfo.InvariantCulture)).Value; break;
                 case "--width": options.ModelWidth = options.FeedForwardWidth = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--seed": options.Seed = int.Parse(Next(), CultureInfo.InvariantCulture); break;
@@ -144,7 +145,7 @@ public sealed class OLinearScenario : IScenario
         {
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             AnsiConsole.MarkupLine(
-                $"  H={horizon} epoch {e.Epoch,2}: train {e.TrainLoss:F4}  validation {e.ValidationLoss:F4}{(e.IsBest ? " *" : "  ")}  lr {e.LearningRate:G3}  {e.Duration.TotalSeconds:F1} s wall, {(cpu - _cpu).TotalSeconds:F1} s CPU");
+                $"  H={horizon} epoch {e.Epoch,2}: train {e.TrainLoss:F5}  validation {e.ValidationLoss:F6}{(e.IsBest ? " *" : "  ")}  lr {e.LearningRate:G3}  {e.Duration.TotalSeconds:F1} s wall, {(cpu - _cpu).TotalSeconds:F1} s CPU");
             _cpu = cpu;
         }
     }

@@ -9,7 +9,8 @@ namespace MLTransforms.TimeSeries.OLinear;
 /// <param name="ValidationLoss">Validation loss (weighted L1, no dropout).</param>
 /// <param name="LearningRate">Learning rate used in the epoch.</param>
 /// <param name="Duration">Wall time of the epoch (training and validation).</param>
-/// <param name="IsBest">Whether this epoch has the lowest validation loss so far (its weights are kept).</param>
+/// <param name="IsBest">Whether this epoch lowered the best validation loss so far (by at least
+/// <see cref="OLinearOptions.MinImprovement"/>, relative); its weights are kept.</param>
 public sealed record OLinearEpoch(int Epoch, double TrainLoss, double ValidationLoss, double LearningRate, TimeSpan Duration, bool IsBest);
 
 /// <summary>Multivariate windows (T x N inputs, H x N targets, time-major), either over a row range of z-scored
@@ -149,7 +150,7 @@ internal sealed class OLinearTrainer(OLinearNetwork network, OLinearOptions opti
                 Adam(p, shards[0].Gradient, shards[1].Gradient, m1, m2, (float)lr, ++step, parallel);
             }
             double valLoss = Evaluate(validation, weights);
-            bool isBest = valLoss < bestLoss;
+            bool isBest = valLoss < bestLoss * (1 - options.MinImprovement);
             if (isBest) { bestLoss = valLoss; Array.Copy(p, best, p.Length); wait = 0; }
             else wait++;
             var e = new OLinearEpoch(epoch, lossSum / used, valLoss, lr, sw.Elapsed, isBest);

@@ -128,6 +128,40 @@ public class OLinearForecasterTests
     }
 
     [Fact]
+    public void EarlyStoppingCountsOnlyImprovementsAboveTheThreshold()
+    {
+        var options = Small(epochs: 6);
+        options.Patience = 2;
+        options.MinImprovement = 0.9; // no later epoch can cut the validation loss by 90 %
+        var model = new MLContext(1).Forecasting.OLinear(options: options).Fit(Split.Value);
+        Assert.Equal(3, model.FitInfo.Epochs.Count);
+        Assert.Equal(1, model.FitInfo.BestEpoch);
+        Assert.True(model.FitInfo.Epochs.Skip(1).All(e => !e.IsBest));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MLContext(1).Forecasting.OLinear(options: new OLinearOptions { MinImprovement = -0.1 }));
+    }
+
+    [Theory]
+    [InlineData("ETTh1", 96, 5e-4, 0.2f)]
+    [InlineData("ETTh1", 336, 5e-4, 0.2f)]
+    [InlineData("etth1", 720, 1e-4, 0.2f)]
+    [InlineData("ETTm1", 192, 1e-4, 0.1f)]
+    [InlineData("ETTm1", 720, 1e-4, 0.2f)]
+    public void AuthorsRecipeHasTheScriptsSettingsPerDatasetAndHorizon(string dataset, int horizon, double lr, float dropout)
+    {
+        var o = OLinearOptions.AuthorsRecipe(dataset, horizon, seed: 3);
+        Assert.Equal((lr, dropout, 3), (o.LearningRate, o.Dropout, o.Seed));
+        Assert.Equal((16, 512, 512, 2, 32, 0.5, 30, 8, 0.0), (o.Embedding, o.ModelWidth, o.FeedForwardWidth, o.Blocks, o.BatchSize, o.LearningRateDecay, o.MaxEpochs, o.Patience, o.MinImprovement));
+    }
+
+    [Fact]
+    public void AuthorsRecipeRejectsUnknownDatasetsAndHorizons()
+    {
+        var e = Assert.Throws<ArgumentException>(() => OLinearOptions.AuthorsRecipe("Weather", 96));
+        Assert.Contains("Weather", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => OLinearOptions.AuthorsRecipe("ETTh1", 0));
+    }
+
+    [Fact]
     public void DivergingTrainingStopsWithTheLearningRateAndStep()
     {
         var options = Small(epochs: 1);
