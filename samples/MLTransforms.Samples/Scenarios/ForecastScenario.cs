@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML;
 using MLTransforms.TimeSeries;
-using MLTransforms.TimeSeries.OLinear;
 using Spectre.Console;
 
 namespace MLTransforms.Samples.Scenarios;
@@ -140,7 +139,7 @@ public sealed class ForecastScenario : IScenario
                 if (olinear)
                 {
                     // The network itself, trained with the authors' recipe for the dataset and horizon (minutes per horizon).
-                    var options = OLinearScenario.IsEtt(name) ? OLinearOptions.AuthorsRecipe(name, h) : new OLinearOptions();
+                    var options = OLinearScenario.RecipeOrDefaults(name, h);
                     if (olinearEpochs is int e) options.MaxEpochs = e;
                     cpu = Cpu();
                     var (test, seconds) = OLinearScenario.TrainAndEvaluate(ml, split, options);

@@ -120,7 +120,10 @@ public sealed class OLinearScenario : IScenario
         }
     }
 
-    internal static bool IsEtt(string name) => name.Equals("ETTh1", StringComparison.OrdinalIgnoreCase) || name.Equals("ETTm1", StringComparison.OrdinalIgnoreCase);
+    private static bool IsEtt(string name) => name.Equals("ETTh1", StringComparison.OrdinalIgnoreCase) || name.Equals("ETTm1", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The authors' settings for an ETT dataset and horizon, else the defaults.</summary>
+    internal static OLinearOptions RecipeOrDefaults(string dataset, int horizon) => IsEtt(dataset) ? OLinearOptions.AuthorsRecipe(dataset, horizon) : new OLinearOptions();
 
     /// <summary>
     /// Trains OLinear on <paramref name="split"/> and scores its test windows: the one-call hook for other scenarios
@@ -128,7 +131,7 @@ public sealed class OLinearScenario : IScenario
     /// </summary>
     public static (ForecastMetrics Test, double TrainSeconds) TrainAndEvaluate(MLContext ml, ForecastSplit split, OLinearOptions? options = null)
     {
-        options ??= IsEtt(split.Series.Name) ? OLinearOptions.AuthorsRecipe(split.Series.Name, split.Horizon) : new OLinearOptions();
+        options ??= RecipeOrDefaults(split.Series.Name, split.Horizon);
         options.Progress ??= new Progress(split.Horizon);
         var sw = Stopwatch.StartNew();
         var model = ml.Forecasting.OLinear(options: options).Fit(split);

@@ -33,7 +33,7 @@ public static unsafe class Gemm
     private static readonly delegate* unmanaged<int> GetBlasThreads = (delegate* unmanaged<int>)Export("openblas_get_num_threads");
 
     private static readonly Lock ThreadsLock = new();
-    private static int _singleThreadedScopes, _savedBlasThreads;
+    private static int _sharedThreadsScopes, _savedBlasThreads;
 
     private static nint Probe()
     {
@@ -47,31 +47,32 @@ public static unsafe class Gemm
     private static nint Export(string name) => OpenBlas != 0 && NativeLibrary.TryGetExport(OpenBlas, name, out var f) ? f : 0;
 
     /// <summary>
-    /// Keeps OpenBLAS to one thread until the scope is disposed: for callers that run products on several threads
-    /// themselves (the OLinear trainer's batch shards), where OpenBLAS's own threads would compete for the same cores.
-    /// OpenBLAS's thread count is process-wide; nested and concurrent scopes restore it when the last one ends.
+    /// Divides OpenBLAS's threads among <paramref name="callers"/> threads that run products at the same time (the
+    /// OLinear trainer's batch shards) until the scope is disposed, so that OpenBLAS's own threads do not compete with
+    /// them for the same cores: 1 thread each on 2 cores. OpenBLAS's thread count is process-wide; the first scope sets
+    /// it and the last one to end restores it.
     /// </summary>
-    internal static SingleThreadedScope SingleThreaded()
+    internal static SharedThreadsScope ShareThreads(int callers)
     {
         lock (ThreadsLock)
         {
-            if (_singleThreadedScopes++ == 0 && SetBlasThreads != null && GetBlasThreads != null)
+            if (_sharedThreadsScopes++ == 0 && SetBlasThreads != null && GetBlasThreads != null)
             {
                 _savedBlasThreads = GetBlasThreads();
-                SetBlasThreads(1);
+                SetBlasThreads(Math.Max(1, _savedBlasThreads / Math.Max(1, callers)));
             }
         }
-        return new SingleThreadedScope();
+        return new SharedThreadsScope();
     }
 
-    /// <summary>Ends a <see cref="SingleThreaded"/> scope.</summary>
-    internal readonly struct SingleThreadedScope : IDisposable
+    /// <summary>Ends a <see cref="ShareThreads"/> scope.</summary>
+    internal readonly struct SharedThreadsScope : IDisposable
     {
         public void Dispose()
         {
             lock (ThreadsLock)
             {
-                if (--_singleThreadedScopes == 0 && SetBlasThreads != null && GetBlasThreads != null)
+                if (--_sharedThreadsScopes == 0 && SetBlasThreads != null && GetBlasThreads != null)
                     SetBlasThreads(_savedBlasThreads);
             }
         }

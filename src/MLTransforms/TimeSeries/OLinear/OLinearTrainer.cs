@@ -89,10 +89,10 @@ internal sealed class WindowSource
 /// </summary>
 /// <remarks>
 /// Each batch is split into <see cref="Shards"/> halves that run forward and backward on their own threads, with
-/// OpenBLAS kept to one thread meanwhile; the gradients are summed in the Adam step. On 2 cores this was 1.13-1.22x
-/// faster per epoch (ETTh1, H = 720 and 96) than one pass over the whole batch on a two-threaded BLAS, whose small
-/// products scale poorly and which leaves the elementwise layers on one core. Dropout masks are drawn per window (<see cref="DropoutPlan"/>) and the shard count is
-/// fixed, so a seed trains the same model whatever the number of cores.
+/// OpenBLAS's threads divided among them meanwhile; the gradients are summed in the Adam step. On 2 cores this was
+/// 1.13-1.22x faster per epoch (ETTh1, H = 720 and 96) than one pass over the whole batch on a two-threaded BLAS, whose
+/// small products scale poorly and which leaves the elementwise layers on one core. Dropout masks are drawn per window
+/// (<see cref="DropoutPlan"/>) and the shard count is fixed, so a seed trains the same model whatever the number of cores.
 /// </remarks>
 internal sealed class OLinearTrainer(OLinearNetwork network, OLinearOptions options)
 {
@@ -120,7 +120,7 @@ internal sealed class OLinearTrainer(OLinearNetwork network, OLinearOptions opti
         var order = Enumerable.Range(0, train.Count).ToArray();
         var history = new List<OLinearEpoch>();
         var parallel = Parallelism(cancel);
-        using var blas = Gemm.SingleThreaded();
+        using var blas = Gemm.ShareThreads(parallel.MaxDegreeOfParallelism);
         long step = 0;
         int wait = 0;
         for (int epoch = 1; epoch <= options.MaxEpochs; epoch++)
@@ -202,7 +202,7 @@ internal sealed class OLinearTrainer(OLinearNetwork network, OLinearOptions opti
         const int Batch = 128, ShardSize = Batch / Shards;
         var shards = Enumerable.Range(0, Shards).Select(_ => new Shard(network.Shape, ShardSize, 0)).ToArray();
         var parallel = Parallelism(default);
-        using var blas = Gemm.SingleThreaded();
+        using var blas = Gemm.ShareThreads(parallel.MaxDegreeOfParallelism);
         var order = Enumerable.Range(0, source.Count).ToArray();
         double sum = 0;
         for (int start = 0; start < source.Count; start += Batch)
