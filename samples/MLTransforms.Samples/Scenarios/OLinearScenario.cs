@@ -28,7 +28,7 @@ public sealed class OLinearScenario : IScenario
     public string Name => "olinear";
 
     /// <inheritdoc/>
-    public string Description => "OLinear trained in .NET, scored through ONNX Runtime (--data csv --horizons 96 --full | --epochs N --max-windows N, --min-improvement R, --gemm, --json path)";
+    public string Description => "OLinear trained in .NET, scored through ONNX Runtime (--data csv --horizons 96 --full | --epochs N --max-windows N, --min-improvement R, --min-lr R, --gemm, --json path)";
 
     /// <inheritdoc/>
     public int Order => 45;
@@ -62,6 +62,7 @@ public sealed class OLinearScenario : IScenario
                 case "--all-windows": options.MaxTrainingWindows = null; break;
                 case "--patience": options.Patience = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--min-improvement": options.MinImprovement = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--min-lr": options.MinLearningRate = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--lr": options.LearningRate = (lr = double.Parse(Next(), CultureInfo.InvariantCulture)).Value; break;
                 case "--width": options.ModelWidth = options.FeedForwardWidth = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--seed": options.Seed = int.Parse(Next(), CultureInfo.InvariantCulture); break;

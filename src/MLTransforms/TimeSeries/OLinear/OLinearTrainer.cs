@@ -85,7 +85,8 @@ internal sealed class WindowSource
 /// <summary>
 /// Trains an <see cref="OLinearNetwork"/>: Adam (no weight decay), loss mean |y_hat - y| (h + 1)^(-1/2) over batch,
 /// step h and channel, learning rate halved every epoch, early stopping on the validation loss with the best
-/// weights restored (the authors' ETT recipe).
+/// weights restored (the authors' ETT recipe), and optionally a learning-rate floor
+/// (<see cref="OLinearOptions.MinLearningRate"/>).
 /// </summary>
 /// <remarks>
 /// Each batch is split into <see cref="Shards"/> halves that run forward and backward on their own threads, with
@@ -127,6 +128,7 @@ internal sealed class OLinearTrainer(OLinearNetwork network, OLinearOptions opti
         {
             var sw = Stopwatch.StartNew();
             double lr = options.LearningRate * Math.Pow(options.LearningRateDecay, epoch - 1);
+            if (lr < options.MinLearningRate) break;
             rng.Shuffle(order);
             int used = Math.Min(order.Length, options.MaxTrainingWindows ?? int.MaxValue);
             double lossSum = 0;

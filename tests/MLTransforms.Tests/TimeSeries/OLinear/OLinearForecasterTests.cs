@@ -140,6 +140,19 @@ public class OLinearForecasterTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new MLContext(1).Forecasting.OLinear(options: new OLinearOptions { MinImprovement = -0.1 }));
     }
 
+    [Fact]
+    public void TrainingStopsBeforeAnEpochBelowTheLearningRateFloor()
+    {
+        var options = Small(epochs: 6);
+        options.Patience = 10;
+        options.MinLearningRate = options.LearningRate / 4 * 1.01; // epochs 1 and 2 run; epoch 3 would use lr / 4
+        var model = new MLContext(1).Forecasting.OLinear(options: options).Fit(Split.Value);
+        Assert.Equal([2e-3, 1e-3], model.FitInfo.Epochs.Select(e => Math.Round(e.LearningRate, 6)));
+        var bad = new OLinearOptions { LearningRate = 1e-4, MinLearningRate = 1e-3 };
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new MLContext(1).Forecasting.OLinear(options: bad));
+        Assert.Contains("MinLearningRate", e.Message);
+    }
+
     [Theory]
     [InlineData("ETTh1", 96, 5e-4, 0.2f)]
     [InlineData("ETTh1", 336, 5e-4, 0.2f)]
@@ -151,6 +164,7 @@ public class OLinearForecasterTests
         var o = OLinearOptions.AuthorsRecipe(dataset, horizon, seed: 3);
         Assert.Equal((lr, dropout, 3), (o.LearningRate, o.Dropout, o.Seed));
         Assert.Equal((16, 512, 512, 2, 32, 0.5, 30, 8, 0.0), (o.Embedding, o.ModelWidth, o.FeedForwardWidth, o.Blocks, o.BatchSize, o.LearningRateDecay, o.MaxEpochs, o.Patience, o.MinImprovement));
+        Assert.Equal(0.0, o.MinLearningRate);
     }
 
     [Fact]
