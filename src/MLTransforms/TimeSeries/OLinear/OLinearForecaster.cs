@@ -46,9 +46,10 @@ public sealed class OLinearOptions
 
     /// <summary>
     /// Stop before an epoch whose scheduled learning rate would fall below this (default 0: never, the authors' rule).
-    /// With the rate halved every epoch, the epochs after it can together move the weights by at most about twice its
-    /// step, so they cannot change the model measurably; scikit-learn's MLP stops at 1e-6 for the same reason. 1e-6
-    /// caps the ETTh1 recipe at 9 epochs (7 at H = 720, which starts at 1e-4).
+    /// An Adam step moves each weight by about the learning rate at most, so with the rate halved every epoch all the
+    /// remaining epochs together move it by at most two epochs' worth of steps at that rate: too little to change the
+    /// model measurably (scikit-learn's MLP stops at 1e-6 for the same reason). 1e-6 caps the ETTh1 recipe at 9 epochs
+    /// (7 at H = 720, which starts at 1e-4).
     /// </summary>
     public double MinLearningRate { get; set; }
 
