@@ -26,8 +26,8 @@ public class OLinearStepBenchmarks
         _net.Initialise(1);
         _ws = new OLinearNetwork.Workspace(shape, Batch);
         _shardWs = [new OLinearNetwork.Workspace(shape, Half), new OLinearNetwork.Workspace(shape, Half)];
-        _tn = 96 * 7;
-        _hn = 96 * 7;
+        _tn = shape.Lookback * shape.Channels;
+        _hn = shape.Horizon * shape.Channels;
         var rng = new Random(1);
         _x = Enumerable.Range(0, Batch * _tn).Select(_ => (float)rng.NextDouble()).ToArray();
         _dy = Enumerable.Range(0, Batch * _hn).Select(_ => (float)rng.NextDouble() * 1e-3f).ToArray();
