@@ -28,7 +28,7 @@ public sealed class OLinearScenario : IScenario
     public string Name => "olinear";
 
     /// <inheritdoc/>
-    public string Description => "OLinear trained in .NET, scored through ONNX Runtime (--data csv --horizons 96 --full | --epochs N --max-windows N, --min-improvement R, --min-lr R, --gemm, --json path)";
+    public string Description => "OLinear trained in .NET, scored through ONNX Runtime (--data csv --horizons 96 --full | --epochs N --max-windows N, --min-improvement R, --min-lr R, --lr R, --dropout P, --seed N, --ensemble K, --gemm, --json path)";
 
     /// <inheritdoc/>
     public int Order => 45;
@@ -48,6 +48,7 @@ public sealed class OLinearScenario : IScenario
         string? json = null;
         bool gemm = false;
         double? lr = null;
+        float? dropout = null;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"Option {args[i]} needs a value.");
@@ -64,8 +65,10 @@ public sealed class OLinearScenario : IScenario
                 case "--min-improvement": options.MinImprovement = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--min-lr": options.MinLearningRate = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--lr": options.LearningRate = (lr = double.Parse(Next(), CultureInfo.InvariantCulture)).Value; break;
+                case "--dropout": options.Dropout = (dropout = float.Parse(Next(), CultureInfo.InvariantCulture)).Value; break;
                 case "--width": options.ModelWidth = options.FeedForwardWidth = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--seed": options.Seed = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--ensemble": options.EnsembleSize = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--json": json = Next(); break;
                 case "--gemm": gemm = true; break;
                 default: throw new ArgumentException($"Unknown option '{args[i]}' for the olinear scenario.");
@@ -92,18 +95,18 @@ public sealed class OLinearScenario : IScenario
             {
                 // Learning rate and dropout per dataset and horizon; explicit options given after --full still win.
                 var authors = OLinearOptions.AuthorsRecipe(name, h, options.Seed);
-                (options.LearningRate, options.Dropout) = (lr ?? authors.LearningRate, authors.Dropout);
+                (options.LearningRate, options.Dropout) = (lr ?? authors.LearningRate, dropout ?? authors.Dropout);
                 AnsiConsole.MarkupLine($"  H={h}: authors' recipe, learning rate {options.LearningRate:G3}, dropout {options.Dropout}");
             }
-            options.Progress = new Progress(h);
+            options.Progress = new Progress(h, options.EnsembleSize);
             sw.Restart();
             var model = ml.Forecasting.OLinear(options: options).Fit(split);
             double seconds = sw.Elapsed.TotalSeconds;
-            var metrics = model.Evaluate(split.Test);
-            Add("OLinear", h, metrics, seconds);
+            string label = model.EnsembleSize == 1 ? "OLinear" : $"OLinear x{model.EnsembleSize}";
+            Add(label, h, model.Evaluate(split.Test), seconds);
             var epochs = model.FitInfo.Epochs;
-            results.Add(new ResultRow(Name, $"{name} OLinear T={lookback} H={h} epochs / best / s per epoch",
-                $"{epochs.Count} / {model.FitInfo.BestEpoch} / {epochs.Average(e => e.Duration.TotalSeconds):F1}", $"GEMM {model.FitInfo.Gemm}"));
+            results.Add(new ResultRow(Name, $"{name} {label} T={lookback} H={h} epochs / best / s per epoch",
+                $"{epochs.Count} / {string.Join(",", model.FitInfo.BestEpochs)} / {epochs.Average(e => e.Duration.TotalSeconds):F1}", $"GEMM {model.FitInfo.Gemm}"));
             results.AddRange(OnnxCheck(model, split));
         }
         AnsiConsole.Write(table);
@@ -141,7 +144,7 @@ public sealed class OLinearScenario : IScenario
     }
 
     /// <summary>Prints each epoch, with the process CPU time next to the wall time (the machine may be shared).</summary>
-    private sealed class Progress(int horizon) : IProgress<OLinearEpoch>
+    private sealed class Progress(int horizon, int networks = 1) : IProgress<OLinearEpoch>
     {
         private TimeSpan _cpu = Process.GetCurrentProcess().TotalProcessorTime;
 
@@ -149,7 +152,7 @@ public sealed class OLinearScenario : IScenario
         {
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             AnsiConsole.MarkupLine(
-                $"  H={horizon} epoch {e.Epoch,2}: train {e.TrainLoss:F5}  validation {e.ValidationLoss:F6}{(e.IsBest ? " *" : "  ")}  lr {e.LearningRate:G3}  {e.Duration.TotalSeconds:F1} s wall, {(cpu - _cpu).TotalSeconds:F1} s CPU");
+                $"  H={horizon}{(networks > 1 ? $" network {e.Member + 1}/{networks}" : "")} epoch {e.Epoch,2}: train {e.TrainLoss:F5}  validation {e.ValidationLoss:F6}{(e.IsBest ? " *" : "  ")}  lr {e.LearningRate:G3}  {e.Duration.TotalSeconds:F1} s wall, {(cpu - _cpu).TotalSeconds:F1} s CPU");
             _cpu = cpu;
         }
     }

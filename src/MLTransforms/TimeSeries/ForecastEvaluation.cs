@@ -31,6 +31,18 @@ public static class ForecastEvaluation
         return new ForecastMetrics(se / n, ae / n, windows.Count);
     }
 
+    /// <summary>MSE and MAE of <paramref name="forecast"/> against <paramref name="target"/> (same length and layout),
+    /// reported as <paramref name="windows"/> windows.</summary>
+    /// <exception cref="ArgumentException">The spans differ in length.</exception>
+    public static ForecastMetrics Score(ReadOnlySpan<float> forecast, ReadOnlySpan<float> target, long windows)
+    {
+        if (forecast.Length != target.Length)
+            throw new ArgumentException($"Got {forecast.Length} forecast values for {target.Length} target values; expected the same number.", nameof(forecast));
+        double se = 0, ae = 0;
+        for (int i = 0; i < forecast.Length; i++) { double e = forecast[i] - target[i]; se += e * e; ae += Math.Abs(e); }
+        return new ForecastMetrics(se / forecast.Length, ae / forecast.Length, windows);
+    }
+
     /// <summary>MSE and MAE of a fitted forecaster (input length T, output length H).</summary>
     public static ForecastMetrics Evaluate(WindowSet windows, VectorTransformer forecaster)
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Numerics.Tensors;
 using Microsoft.ML;
 using MLTransforms.Onnx;
 
@@ -56,8 +57,18 @@ public sealed class OLinearOptions
     /// <summary>Train on at most this many (shuffled) windows per epoch; <see langword="null"/>: all.</summary>
     public int? MaxTrainingWindows { get; set; }
 
-    /// <summary>Seed of the initialisation, the shuffling and the dropout masks (training is deterministic for a seed).</summary>
+    /// <summary>Seed of the initialisation, the shuffling and the dropout masks (training is deterministic for a seed).
+    /// Network k of an ensemble uses <c>Seed + k</c>.</summary>
     public int Seed { get; set; } = 1;
+
+    /// <summary>
+    /// Number of networks trained, with seeds <see cref="Seed"/>, <see cref="Seed"/> + 1, ..., whose forecasts are
+    /// averaged (default 1: one network). Each is trained and early-stopped on its own, so the fit takes this many
+    /// times as long, and so does scoring. Averaging independently seeded networks lowers the variance of the forecast
+    /// (Lakshminarayanan et al. 2017, "Simple and Scalable Predictive Uncertainty Estimation using Deep Ensembles");
+    /// it helps most where one network overfits, e.g. ETTh1 at H = 720.
+    /// </summary>
+    public int EnsembleSize { get; set; } = 1;
 
     /// <summary>Normalisation used to fit the OrthoTrans bases Q_T and Q_H on the train split.</summary>
     public OrthoTransNormalization BasisNormalization { get; set; } = OrthoTransNormalization.Symmetric;
@@ -116,17 +127,22 @@ public sealed class OLinearOptions
             $"in [0, LearningRate = {LearningRate:G3}]");
         SchemaChecks.CheckOption(MaxTrainingWindows is null or > 0, nameof(MaxTrainingWindows), MaxTrainingWindows, "positive");
         SchemaChecks.CheckOption(Channels is null or > 0, nameof(Channels), Channels, "positive");
+        SchemaChecks.CheckOption(EnsembleSize > 0, nameof(EnsembleSize), EnsembleSize, "positive");
     }
 }
 
 /// <summary>What training an OLinear forecaster did.</summary>
-/// <param name="Epochs">One entry per epoch run.</param>
-/// <param name="BestEpoch">The epoch whose weights were kept (lowest validation loss).</param>
+/// <param name="Epochs">One entry per epoch run, network after network for an ensemble (<see cref="OLinearEpoch.Member"/>).</param>
+/// <param name="BestEpochs">Per network, the epoch whose weights were kept (lowest validation loss).</param>
 /// <param name="TrainWindows">Multivariate training windows.</param>
 /// <param name="ValidationWindows">Multivariate validation windows.</param>
 /// <param name="TrainTime">Wall time of the fit.</param>
 /// <param name="Gemm">The matrix-product backend used.</param>
-public sealed record OLinearFitInfo(IReadOnlyList<OLinearEpoch> Epochs, int BestEpoch, int TrainWindows, int ValidationWindows, TimeSpan TrainTime, GemmBackend Gemm);
+public sealed record OLinearFitInfo(IReadOnlyList<OLinearEpoch> Epochs, IReadOnlyList<int> BestEpochs, int TrainWindows, int ValidationWindows, TimeSpan TrainTime, GemmBackend Gemm)
+{
+    /// <summary>The kept epoch of the first (or only) network.</summary>
+    public int BestEpoch => BestEpochs[0];
+}
 
 /// <summary>
 /// Trains OLinear (Yue et al. 2025, "OLinear: A Linear Model for Time Series Forecasting in Orthogonally Transformed
@@ -216,12 +232,20 @@ public sealed class OLinearForecastEstimator : VectorEstimator<OLinearForecaster
     {
         var sw = Stopwatch.StartNew();
         var shape = new OLinearShape(channels, pt.Length, ph.Length, _options.Embedding, _options.ModelWidth, _options.FeedForwardWidth, _options.Blocks);
-        var network = new OLinearNetwork(shape, pt.Vectors.ToArray(), ph.Vectors.ToArray());
-        network.Initialise((ulong)_options.Seed);
-        var history = new OLinearTrainer(network, _options).Train(train, validation, _options.Cancellation);
-        int best = history.Where(e => e.IsBest).Select(e => e.Epoch).LastOrDefault();
+        var (inputBasis, outputBasis) = (pt.Vectors.ToArray(), ph.Vectors.ToArray());
+        var members = new OLinearNetwork[_options.EnsembleSize];
+        var history = new List<OLinearEpoch>();
+        var best = new int[members.Length];
+        for (int k = 0; k < members.Length; k++)
+        {
+            members[k] = new OLinearNetwork(shape, inputBasis, outputBasis);
+            members[k].Initialise((ulong)(_options.Seed + k));
+            var epochs = new OLinearTrainer(members[k], _options, k).Train(train, validation, _options.Cancellation);
+            best[k] = epochs.Where(e => e.IsBest).Select(e => e.Epoch).LastOrDefault();
+            history.AddRange(epochs);
+        }
         var info = new OLinearFitInfo(history, best, train.Count, validation.Count, sw.Elapsed, Gemm.Current);
-        return new OLinearForecaster(OutputColumnName, InputColumnName, network, info);
+        return new OLinearForecaster(OutputColumnName, InputColumnName, members, info);
     }
 }
 
@@ -231,37 +255,46 @@ public sealed class OLinearForecastEstimator : VectorEstimator<OLinearForecaster
 /// </summary>
 public sealed class OLinearForecaster : VectorTransformer
 {
-    private readonly OLinearNetwork _network;
+    private readonly OLinearNetwork[] _members;
     private readonly ThreadLocal<OLinearNetwork.Workspace> _workspace;
 
-    internal OLinearForecaster(string outputColumnName, string inputColumnName, OLinearNetwork network, OLinearFitInfo info)
-        : base(outputColumnName, inputColumnName, network.Shape.Lookback * network.Shape.Channels, network.Shape.Horizon * network.Shape.Channels)
+    internal OLinearForecaster(string outputColumnName, string inputColumnName, OLinearNetwork[] members, OLinearFitInfo info)
+        : base(outputColumnName, inputColumnName, members[0].Shape.Lookback * members[0].Shape.Channels, members[0].Shape.Horizon * members[0].Shape.Channels)
     {
-        _network = network;
+        _members = members;
         FitInfo = info;
-        _workspace = new ThreadLocal<OLinearNetwork.Workspace>(() => new OLinearNetwork.Workspace(network.Shape, 1));
+        _workspace = new ThreadLocal<OLinearNetwork.Workspace>(() => new OLinearNetwork.Workspace(members[0].Shape, 1));
     }
 
     /// <summary>Epochs, losses and timing of the fit.</summary>
     public OLinearFitInfo FitInfo { get; }
 
     /// <summary>Number of channels N.</summary>
-    public int Channels => _network.Shape.Channels;
+    public int Channels => Shape.Channels;
 
     /// <summary>Lookback T.</summary>
-    public int Lookback => _network.Shape.Lookback;
+    public int Lookback => Shape.Lookback;
 
     /// <summary>Horizon H.</summary>
-    public int Horizon => _network.Shape.Horizon;
+    public int Horizon => Shape.Horizon;
 
-    internal OLinearNetwork Network => _network;
+    /// <summary>Number of networks whose forecasts are averaged (<see cref="OLinearOptions.EnsembleSize"/>).</summary>
+    public int EnsembleSize => _members.Length;
+
+    private OLinearShape Shape => _members[0].Shape;
+
+    /// <summary>The first (or only) network.</summary>
+    internal OLinearNetwork Network => _members[0];
 
     /// <inheritdoc/>
     protected override void Map(ReadOnlySpan<float> input, Span<float> output, Span<float> scratch)
     {
         var ws = _workspace.Value!;
-        _network.Forward(ws, input, 1, DropoutPlan.None);
-        ws.Forecast.AsSpan(0, OutputSize).CopyTo(output);
+        for (int k = 0; k < _members.Length; k++)
+        {
+            _members[k].Forward(ws, input, 1, DropoutPlan.None);
+            Accumulate(ws.Forecast.AsSpan(0, OutputSize), output, k);
+        }
     }
 
     /// <summary>Forecasts <paramref name="count"/> windows at once (count x T x N values in, count x H x N out).</summary>
@@ -272,15 +305,25 @@ public sealed class OLinearForecaster : VectorTransformer
         for (int w = 0; w < count; w++)
             SchemaChecks.CheckFinite(windows.Slice(w * InputSize, InputSize), InputColumnName, w);
         const int Batch = 128;
-        var ws = new OLinearNetwork.Workspace(_network.Shape, Math.Min(Batch, Math.Max(count, 1)));
+        var ws = new OLinearNetwork.Workspace(Shape, Math.Min(Batch, Math.Max(count, 1)));
         var result = new float[count * OutputSize];
         for (int start = 0; start < count; start += Batch)
         {
             int b = Math.Min(Batch, count - start);
-            _network.Forward(ws, windows.Slice(start * InputSize, b * InputSize), b, DropoutPlan.None);
-            ws.Forecast.AsSpan(0, b * OutputSize).CopyTo(result.AsSpan(start * OutputSize));
+            for (int k = 0; k < _members.Length; k++)
+            {
+                _members[k].Forward(ws, windows.Slice(start * InputSize, b * InputSize), b, DropoutPlan.None);
+                Accumulate(ws.Forecast.AsSpan(0, b * OutputSize), result.AsSpan(start * OutputSize, b * OutputSize), k);
+            }
         }
         return result;
+    }
+
+    /// <summary>Running mean over the members: after member k, <paramref name="mean"/> averages members 0..k.</summary>
+    private static void Accumulate(ReadOnlySpan<float> forecast, Span<float> mean, int k)
+    {
+        if (k == 0) forecast.CopyTo(mean);
+        else TensorPrimitives.Lerp(mean, forecast, 1f / (k + 1), mean);
     }
 
     /// <summary>MSE and MAE over every window, step and channel of <paramref name="windows"/> (the standard metric;
@@ -290,18 +333,8 @@ public sealed class OLinearForecaster : VectorTransformer
         ArgumentNullException.ThrowIfNull(windows);
         if (windows.Lookback != Lookback || windows.Horizon != Horizon || windows.ChannelCount != Channels)
             throw new ArgumentException($"Forecaster is T = {Lookback}, H = {Horizon}, N = {Channels}; the windows are T = {windows.Lookback}, H = {windows.Horizon}, N = {windows.ChannelCount}.", nameof(windows));
-        var src = WindowSource.From(windows);
-        var x = new float[src.Count * InputSize];
-        var y = new float[src.Count * OutputSize];
-        for (int w = 0; w < src.Count; w++)
-        {
-            src.FillInput(w, x.AsSpan(w * InputSize, InputSize));
-            src.FillTarget(w, y.AsSpan(w * OutputSize, OutputSize));
-        }
-        var f = Forecast(x, src.Count);
-        double se = 0, ae = 0;
-        for (int i = 0; i < f.Length; i++) { double e = f[i] - y[i]; se += e * e; ae += Math.Abs(e); }
-        return new ForecastMetrics(se / f.Length, ae / f.Length, (long)src.Count * Channels);
+        var f = Forecast(MultivariateWindows.Inputs(windows), windows.WindowsPerChannel);
+        return ForecastEvaluation.Score(f, MultivariateWindows.Targets(windows), windows.Count);
     }
 
     /// <summary>The forward pass as a standalone ONNX model (opset 21): input <paramref name="inputName"/> float
@@ -322,7 +355,13 @@ public sealed class OLinearForecaster : VectorTransformer
     /// (Softplus, ReduceSum, Div); its value and output projections are folded into one d_model x d_model MatMul.</remarks>
     protected internal override string BuildOnnx(OnnxGraphBuilder graph, string input)
     {
-        var net = _network;
+        var outputs = _members.Select(net => BuildNetwork(graph, input, net)).ToArray();
+        return outputs.Length == 1 ? outputs[0] : graph.AddNode("Mean", outputs);
+    }
+
+    /// <summary>One network's forward pass; returns its [B, H N] output.</summary>
+    private static string BuildNetwork(OnnxGraphBuilder graph, string input, OLinearNetwork net)
+    {
         var s = net.Shape;
         var p = net.Values;
         int n = s.Channels, t = s.Lookback, h = s.Horizon, d = s.Embedding, m = s.ModelWidth, f = s.FeedForwardWidth, dh = d * h;

@@ -11,7 +11,8 @@ namespace MLTransforms.TimeSeries.OLinear;
 /// <param name="Duration">Wall time of the epoch (training and validation).</param>
 /// <param name="IsBest">Whether this epoch lowered the best validation loss so far (by at least
 /// <see cref="OLinearOptions.MinImprovement"/>, relative); its weights are kept.</param>
-public sealed record OLinearEpoch(int Epoch, double TrainLoss, double ValidationLoss, double LearningRate, TimeSpan Duration, bool IsBest);
+/// <param name="Member">Which network of an ensemble (0 to <see cref="OLinearOptions.EnsembleSize"/> - 1) ran the epoch.</param>
+public sealed record OLinearEpoch(int Epoch, double TrainLoss, double ValidationLoss, double LearningRate, TimeSpan Duration, bool IsBest, int Member = 0);
 
 /// <summary>Multivariate windows (T x N inputs, H x N targets, time-major), either over a row range of z-scored
 /// channels (stride 1) or from dense arrays of windows.</summary>
@@ -95,7 +96,10 @@ internal sealed class WindowSource
 /// small products scale poorly and which leaves the elementwise layers on one core. Dropout masks are drawn per window
 /// (<see cref="DropoutPlan"/>) and the shard count is fixed, so a seed trains the same model whatever the number of cores.
 /// </remarks>
-internal sealed class OLinearTrainer(OLinearNetwork network, OLinearOptions options)
+/// <param name="network">The network to train (initialised).</param>
+/// <param name="options">Hyperparameters.</param>
+/// <param name="member">Index of the network in an ensemble: its shuffling and dropout use seed <c>Seed + member</c>.</param>
+internal sealed class OLinearTrainer(OLinearNetwork network, OLinearOptions options, int member = 0)
 {
     private const float Beta1 = 0.9f, Beta2 = 0.999f, AdamEpsilon = 1e-8f;
 
@@ -110,7 +114,7 @@ internal sealed class OLinearTrainer(OLinearNetwork network, OLinearOptions opti
     {
         var shape = network.Shape;
         int bs = options.BatchSize, shardSize = (bs + Shards - 1) / Shards;
-        var rng = new SplitMix((ulong)options.Seed * 0x9E3779B97F4A7C15UL + 12345);
+        var rng = new SplitMix((ulong)(options.Seed + member) * 0x9E3779B97F4A7C15UL + 12345);
         var p = network.Values;
         var shards = Enumerable.Range(0, Shards).Select(_ => new Shard(shape, shardSize, p.Length)).ToArray();
         var m1 = new float[p.Length];
@@ -156,7 +160,7 @@ internal sealed class OLinearTrainer(OLinearNetwork network, OLinearOptions opti
             bool isBest = valLoss < bestLoss * (1 - options.MinImprovement);
             if (isBest) { bestLoss = valLoss; Array.Copy(p, best, p.Length); wait = 0; }
             else wait++;
-            var e = new OLinearEpoch(epoch, lossSum / used, valLoss, lr, sw.Elapsed, isBest);
+            var e = new OLinearEpoch(epoch, lossSum / used, valLoss, lr, sw.Elapsed, isBest, member);
             history.Add(e);
             options.Progress?.Report(e);
             if (!double.IsFinite(valLoss))

@@ -128,6 +128,40 @@ public class OLinearForecasterTests
     }
 
     [Fact]
+    public void AnEnsembleForecastsTheMeanOfItsSeededNetworksInCSharpAndOnnx()
+    {
+        var ml = new MLContext(1);
+        var options = Small(seed: 5, epochs: 1);
+        options.EnsembleSize = 2;
+        var ensemble = ml.Forecasting.OLinear(options: options).Fit(Split.Value);
+        var first = ml.Forecasting.OLinear(options: Small(seed: 5, epochs: 1)).Fit(Split.Value);
+        var second = ml.Forecasting.OLinear(options: Small(seed: 6, epochs: 1)).Fit(Split.Value);
+        Assert.Equal(2, ensemble.EnsembleSize);
+        Assert.Equal([0, 1], ensemble.FitInfo.Epochs.Select(e => e.Member));
+        Assert.Equal(2, ensemble.FitInfo.BestEpochs.Count);
+        Assert.Equal(first.FitInfo.Epochs[0].TrainLoss, ensemble.FitInfo.Epochs[0].TrainLoss);
+        Assert.Equal(second.FitInfo.Epochs[0].TrainLoss, ensemble.FitInfo.Epochs[1].TrainLoss);
+
+        int count = 40;
+        var x = MultivariateWindows.Inputs(Split.Value.Test).AsSpan(0, count * ensemble.InputSize).ToArray();
+        var mean = ensemble.Forecast(x, count);
+        var a = first.Forecast(x, count);
+        var b = second.Forecast(x, count);
+        for (int i = 0; i < mean.Length; i++) Assert.Equal((a[i] + b[i]) / 2, mean[i], 5);
+        Assert.NotEqual(a, b);
+        // One row through the pipeline path, and the exported graph (both networks, averaged by Mean).
+        var row = ensemble.Transform(x.AsSpan(0, ensemble.InputSize));
+        for (int j = 0; j < row.Length; j++) Assert.Equal(mean[j], row[j], 4);
+        using var session = new InferenceSession(ensemble.ToOnnx("X", "Y"));
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor("X", new DenseTensor<float>(x, [count, ensemble.InputSize]))]);
+        var onnx = results.First().AsTensor<float>().ToArray();
+        Assert.Equal(mean.Length, onnx.Length);
+        for (int i = 0; i < mean.Length; i++) Assert.True(Math.Abs(onnx[i] - mean[i]) <= 1e-4, $"ORT {onnx[i]} vs C# {mean[i]} at {i}");
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Forecasting.OLinear(options: new OLinearOptions { EnsembleSize = 0 }));
+        Assert.Contains("EnsembleSize", e.Message);
+    }
+
+    [Fact]
     public void EarlyStoppingCountsOnlyImprovementsAboveTheThreshold()
     {
         var options = Small(epochs: 6);
