@@ -28,7 +28,7 @@ public sealed class OLinearScenario : IScenario
     public string Name => "olinear";
 
     /// <inheritdoc/>
-    public string Description => "OLinear trained in .NET, scored through ONNX Runtime (--data csv --horizons 96 --full | --epochs N --max-windows N, --min-improvement R, --min-lr R, --lr R, --dropout P, --seed N, --ensemble K, --gemm, --json path)";
+    public string Description => "OLinear trained in .NET, scored through ONNX Runtime (--data csv --horizons 96 --full | --epochs N --max-windows N, --min-improvement R, --min-lr R, --lr R, --dropout P, --seed N, --ensemble K or K1,K2,.. per horizon, --gemm, --json path)";
 
     /// <inheritdoc/>
     public int Order => 45;
@@ -49,6 +49,7 @@ public sealed class OLinearScenario : IScenario
         bool gemm = false;
         double? lr = null;
         float? dropout = null;
+        int[] ensemble = [1];
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"Option {args[i]} needs a value.");
@@ -68,12 +69,14 @@ public sealed class OLinearScenario : IScenario
                 case "--dropout": options.Dropout = (dropout = float.Parse(Next(), CultureInfo.InvariantCulture)).Value; break;
                 case "--width": options.ModelWidth = options.FeedForwardWidth = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--seed": options.Seed = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--ensemble": options.EnsembleSize = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--ensemble": ensemble = Next().Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray(); break;
                 case "--json": json = Next(); break;
                 case "--gemm": gemm = true; break;
                 default: throw new ArgumentException($"Unknown option '{args[i]}' for the olinear scenario.");
             }
         }
+        if (ensemble.Length != 1 && ensemble.Length != horizons.Length)
+            throw new ArgumentException($"--ensemble takes one network count, or one per horizon ({horizons.Length}); got {ensemble.Length}.");
         var results = new List<ResultRow>();
         if (gemm) results.AddRange(GemmBenchmark());
 
@@ -83,8 +86,10 @@ public sealed class OLinearScenario : IScenario
         AnsiConsole.MarkupLine($"[bold]{Markup.Escape(name)}[/]: {series.Length} rows x {series.ChannelCount} channels; GEMM backend {Gemm.Available}");
         var rows = new List<Row>();
         var table = new Table().AddColumns("T", "H", "forecaster", "MSE", "MAE", "train s", "published OLinear MSE");
-        foreach (int h in horizons)
+        for (int hi = 0; hi < horizons.Length; hi++)
         {
+            int h = horizons[hi];
+            options.EnsembleSize = ensemble[ensemble.Length == 1 ? 0 : hi];
             var split = ForecastSplit.Create(series, lookback, h);
             Add("RepeatLast", h, ForecastEvaluation.RepeatLast(split.Test), 0);
             var sw = Stopwatch.StartNew();
