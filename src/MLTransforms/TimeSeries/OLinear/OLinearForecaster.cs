@@ -352,7 +352,8 @@ public sealed class OLinearForecaster : VectorTransformer
     /// <remarks>The graph computes the same function as the C# forward pass, with the linear chains folded at export:
     /// scalar embedding + OrthoTrans + Linear become uq W_eff (+ a per-channel bias), and Linear(d_model -> D H) +
     /// inverse OrthoTrans + head Linear become one d_model x d_ff MatMul. NormLin's A is computed in the graph
-    /// (Softplus, ReduceSum, Div); its value and output projections are folded into one d_model x d_model MatMul.</remarks>
+    /// (Softplus, ReduceSum, Div); its value and output projections are folded into one d_model x d_model MatMul.
+    /// An ensemble's networks run side by side on the same input and a Mean node averages them.</remarks>
     protected internal override string BuildOnnx(OnnxGraphBuilder graph, string input)
     {
         var outputs = _members.Select(net => BuildNetwork(graph, input, net)).ToArray();
