@@ -28,7 +28,7 @@ public sealed class OLinearScenario : IScenario
     public string Name => "olinear";
 
     /// <inheritdoc/>
-    public string Description => "OLinear trained in .NET, scored through ONNX Runtime (--data csv --horizons 96 --full | --epochs N --max-windows N, --min-improvement R, --min-lr R, --lr R, --dropout P, --seed N, --ensemble K or K1,K2,.. per horizon, --gemm, --json path)";
+    public string Description => "OLinear trained in .NET, scored through ONNX Runtime (--data csv --horizons 96 --full | --epochs N or N1,N2,.. per horizon, --max-windows N, --min-improvement R, --min-lr R, --lr R, --dropout P, --seed N, --ensemble K or K1,K2,.. per horizon, --gemm, --json path)";
 
     /// <inheritdoc/>
     public int Order => 45;
@@ -50,6 +50,7 @@ public sealed class OLinearScenario : IScenario
         double? lr = null;
         float? dropout = null;
         int[] ensemble = [1];
+        int[]? epochCaps = null;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"Option {args[i]} needs a value.");
@@ -59,7 +60,7 @@ public sealed class OLinearScenario : IScenario
                 case "--lookback": lookback = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--horizons": horizons = Next().Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray(); break;
                 case "--full": recipe = true; options.MaxEpochs = 30; options.MaxTrainingWindows = null; break;
-                case "--epochs": options.MaxEpochs = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--epochs": epochCaps = Next().Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray(); break;
                 case "--max-windows": options.MaxTrainingWindows = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--all-windows": options.MaxTrainingWindows = null; break;
                 case "--patience": options.Patience = int.Parse(Next(), CultureInfo.InvariantCulture); break;
@@ -77,6 +78,8 @@ public sealed class OLinearScenario : IScenario
         }
         if (ensemble.Length != 1 && ensemble.Length != horizons.Length)
             throw new ArgumentException($"--ensemble takes one network count, or one per horizon ({horizons.Length}); got {ensemble.Length}.");
+        if (epochCaps != null && epochCaps.Length != 1 && epochCaps.Length != horizons.Length)
+            throw new ArgumentException($"--epochs takes one epoch cap, or one per horizon ({horizons.Length}); got {epochCaps.Length}.");
         var results = new List<ResultRow>();
         if (gemm) results.AddRange(GemmBenchmark());
 
@@ -90,6 +93,7 @@ public sealed class OLinearScenario : IScenario
         {
             int h = horizons[hi];
             options.EnsembleSize = ensemble[ensemble.Length == 1 ? 0 : hi];
+            if (epochCaps != null) options.MaxEpochs = epochCaps[epochCaps.Length == 1 ? 0 : hi];
             var split = ForecastSplit.Create(series, lookback, h);
             Add("RepeatLast", h, ForecastEvaluation.RepeatLast(split.Test), 0);
             var sw = Stopwatch.StartNew();
