@@ -58,9 +58,9 @@ public sealed class OLinearScenario : IScenario
             {
                 case "--data": data = Next(); break;
                 case "--lookback": lookback = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--horizons": horizons = Next().Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray(); break;
+                case "--horizons": horizons = Ints(Next()); break;
                 case "--full": recipe = true; options.MaxEpochs = 30; options.MaxTrainingWindows = null; break;
-                case "--epochs": epochCaps = Next().Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray(); break;
+                case "--epochs": epochCaps = Ints(Next()); break;
                 case "--max-windows": options.MaxTrainingWindows = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--all-windows": options.MaxTrainingWindows = null; break;
                 case "--patience": options.Patience = int.Parse(Next(), CultureInfo.InvariantCulture); break;
@@ -70,16 +70,14 @@ public sealed class OLinearScenario : IScenario
                 case "--dropout": options.Dropout = (dropout = float.Parse(Next(), CultureInfo.InvariantCulture)).Value; break;
                 case "--width": options.ModelWidth = options.FeedForwardWidth = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--seed": options.Seed = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--ensemble": ensemble = Next().Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray(); break;
+                case "--ensemble": ensemble = Ints(Next()); break;
                 case "--json": json = Next(); break;
                 case "--gemm": gemm = true; break;
                 default: throw new ArgumentException($"Unknown option '{args[i]}' for the olinear scenario.");
             }
         }
-        if (ensemble.Length != 1 && ensemble.Length != horizons.Length)
-            throw new ArgumentException($"--ensemble takes one network count, or one per horizon ({horizons.Length}); got {ensemble.Length}.");
-        if (epochCaps != null && epochCaps.Length != 1 && epochCaps.Length != horizons.Length)
-            throw new ArgumentException($"--epochs takes one epoch cap, or one per horizon ({horizons.Length}); got {epochCaps.Length}.");
+        CheckPerHorizon("--ensemble", "network count", ensemble, horizons.Length);
+        if (epochCaps != null) CheckPerHorizon("--epochs", "epoch cap", epochCaps, horizons.Length);
         var results = new List<ResultRow>();
         if (gemm) results.AddRange(GemmBenchmark());
 
@@ -92,8 +90,8 @@ public sealed class OLinearScenario : IScenario
         for (int hi = 0; hi < horizons.Length; hi++)
         {
             int h = horizons[hi];
-            options.EnsembleSize = ensemble[ensemble.Length == 1 ? 0 : hi];
-            if (epochCaps != null) options.MaxEpochs = epochCaps[epochCaps.Length == 1 ? 0 : hi];
+            options.EnsembleSize = PerHorizon(ensemble, hi);
+            if (epochCaps != null) options.MaxEpochs = PerHorizon(epochCaps, hi);
             var split = ForecastSplit.Create(series, lookback, h);
             Add("RepeatLast", h, ForecastEvaluation.RepeatLast(split.Test), 0);
             var sw = Stopwatch.StartNew();
@@ -153,6 +151,17 @@ public sealed class OLinearScenario : IScenario
         var model = ml.Forecasting.OLinear(options: options).Fit(split);
         double seconds = sw.Elapsed.TotalSeconds;
         return (model.Evaluate(split.Test), seconds);
+    }
+
+    private static int[] Ints(string list) => list.Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+
+    /// <summary>An option given once for every horizon, or once per horizon.</summary>
+    private static int PerHorizon(int[] values, int horizonIndex) => values[values.Length == 1 ? 0 : horizonIndex];
+
+    private static void CheckPerHorizon(string option, string what, int[] values, int horizons)
+    {
+        if (values.Length != 1 && values.Length != horizons)
+            throw new ArgumentException($"{option} takes one {what}, or one per horizon ({horizons}); got {values.Length}.");
     }
 
     /// <summary>Prints each epoch, with the process CPU time next to the wall time (the machine may be shared).</summary>
