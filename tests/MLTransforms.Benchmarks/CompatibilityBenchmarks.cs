@@ -1,7 +1,7 @@
 using System.Numerics.Tensors;
 using BenchmarkDotNet.Attributes;
 using MathNet.Numerics.LinearAlgebra;
-using MLTransforms.Compatibility;
+using MLTransforms.Embeddings;
 
 namespace MLTransforms.Benchmarks;
 

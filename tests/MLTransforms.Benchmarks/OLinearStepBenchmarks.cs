@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using MLTransforms.TimeSeries.OLinear;
+using MLTransforms.Core.Numerics;
 
 namespace MLTransforms.Benchmarks;
 

@@ -3,6 +3,7 @@ using Microsoft.ML;
 using MLTransforms;
 using MLTransforms.Onnx;
 using MLTransforms.OnnxGolden;
+using MLTransforms.Core.Pipeline;
 
 namespace MLTransforms.Benchmarks;
 

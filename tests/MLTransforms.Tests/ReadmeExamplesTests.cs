@@ -1,5 +1,5 @@
 using Microsoft.ML;
-using MLTransforms.Compatibility;
+using MLTransforms.Embeddings;
 
 namespace MLTransforms.Tests;
 

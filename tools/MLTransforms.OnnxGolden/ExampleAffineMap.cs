@@ -1,6 +1,8 @@
 using System.Numerics.Tensors;
 using Microsoft.ML;
 using MLTransforms.Onnx;
+using MLTransforms.Core.Onnx;
+using MLTransforms.Core.Pipeline;
 
 namespace MLTransforms.OnnxGolden;
 

@@ -3,6 +3,8 @@ using System.Text;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Onnx;
+using MLTransforms.Core.Onnx;
+using MLTransforms.Core.Pipeline;
 
 namespace MLTransforms.OnnxGolden;
 
@@ -89,7 +91,7 @@ public static class GoldenGraphs
     public static (VectorTransformer Component, ModelProto Model) Render(GoldenGraph entry)
     {
         var component = entry.Create();
-        return (component, component.ToOnnxModel(MLTransforms.Onnx.OnnxGraphForm.Batched, "X", "Y"));
+        return (component, component.ToOnnxModel(MLTransforms.Core.Onnx.OnnxGraphForm.Batched, "X", "Y"));
     }
 
     /// <summary>The generated <c>onnx/README.md</c>.</summary>

@@ -7,6 +7,7 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 using MLTransforms.TimeSeries;
 using MLTransforms.TimeSeries.OLinear;
 using Spectre.Console;
+using MLTransforms.Core.Numerics;
 
 namespace MLTransforms.Samples.Scenarios;
 

@@ -4,6 +4,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLTransforms.Rotations;
 using Spectre.Console;
+using MLTransforms.Core.Pipeline;
 
 namespace MLTransforms.Samples.Scenarios;
 

@@ -1,5 +1,7 @@
 using Microsoft.ML;
 using MLTransforms.Onnx;
+using MLTransforms.Core.Onnx;
+using MLTransforms.Core.Pipeline;
 
 namespace MLTransforms.Samples.Scenarios;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
-using MLTransforms.Compatibility;
+using MLTransforms.Embeddings;
 using Spectre.Console;
+using MLTransforms.Evaluation;
 
 namespace MLTransforms.Samples.Scenarios;
 

@@ -2,8 +2,10 @@ using Google.Protobuf;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Onnx;
+using MLTransforms.Core.Onnx;
+using MLTransforms.Core.Pipeline;
 
-namespace MLTransforms;
+namespace MLTransforms.Onnx;
 
 /// <summary>Settings of <see cref="OnnxExport.ExportToOnnx(ModelOperationsCatalog, ITransformer, IDataView, OnnxExportOptions?)"/>.</summary>
 public sealed class OnnxExportOptions
@@ -24,7 +26,7 @@ public sealed class OnnxExportOptions
 /// <remarks>
 /// <para>ML.NET's own <c>ConvertToOnnx</c> silently exports only the part of a chain after a transformer it does not
 /// know. This export splits the chain at every step: built-in steps go through <c>ConvertToOnnx</c> one at a time
-/// (opset 12, upgraded to <see cref="Onnx.OnnxGraphBuilder.Opset"/>), components emit their own graph through
+/// (opset 12, upgraded to <see cref="OnnxGraphBuilder.Opset"/>), components emit their own graph through
 /// <see cref="VectorTransformer.BuildOnnx"/>, and the pieces are joined by column name, with node and initializer names
 /// made unique. A step that neither side can export is refused with an exception that names it.</para>
 /// <para>Shapes follow ML.NET's converter: every column is a rank-2 tensor [N, size] (scalars [N, 1]).</para>
@@ -56,7 +58,7 @@ public static class OnnxExport
     public static ModelProto ExportToOnnx(this ModelOperationsCatalog catalog, ITransformer model, DataViewSchema inputSchema, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        return catalog.ExportToOnnx(model, new Onnx.EmptyDataView(inputSchema), options);
+        return catalog.ExportToOnnx(model, new EmptyDataView(inputSchema), options);
     }
 
     /// <summary>Exports a fitted pipeline to one ONNX model and writes it to <paramref name="stream"/>.</summary>
@@ -79,15 +81,15 @@ public static class OnnxExport
 
     private sealed class Stitcher(ModelOperationsCatalog catalog)
     {
-        private readonly Onnx.OnnxGraphBuilder _g = new();
+        private readonly OnnxGraphBuilder _g = new();
         private readonly Dictionary<string, Tensor> _columns = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, long> _domains = new(StringComparer.Ordinal) { [""] = Onnx.OnnxGraphBuilder.Opset };
-        private long _irVersion = Onnx.OnnxGraphBuilder.IrVersion;
+        private readonly Dictionary<string, long> _domains = new(StringComparer.Ordinal) { [""] = OnnxGraphBuilder.Opset };
+        private long _irVersion = OnnxGraphBuilder.IrVersion;
 
         public ModelProto Run(ITransformer model, IDataView inputData, OnnxExportOptions options)
         {
             // The raw inputs, typed exactly as ML.NET's converter types them.
-            var raw = Convert(new TransformerChain<ITransformer>(), new Onnx.OpaqueDataView(inputData), -1);
+            var raw = Convert(new TransformerChain<ITransformer>(), new OpaqueDataView(inputData), -1);
             foreach (var input in raw.Graph.Input)
             {
                 _g.Reserve(input.Name);
@@ -105,7 +107,7 @@ public static class OnnxExport
             for (int i = 0; i < steps.Count; i++)
             {
                 var step = steps[i];
-                var view = new Onnx.OpaqueDataView(current);
+                var view = new OpaqueDataView(current);
                 DataViewSchema outSchema;
                 try { outSchema = step.GetOutputSchema(view.Schema); }
                 catch (Exception e) { throw Refuse(i, step, "its input schema does not match: " + e.Message, e); }
@@ -148,7 +150,7 @@ public static class OnnxExport
             var shape = source.Type.TensorType?.Shape?.Dim;
             if (source.Type.TensorType?.ElemType != (int)TensorProto.Types.DataType.Float || shape is null || shape.Count != 2 || shape[1].DimValue != component.InputSize)
                 throw Refuse(index, component, $"column '{component.InputColumnName}' is {DescribeType(source.Type)} in the ONNX graph; expected float [N, {component.InputSize}]");
-            var y = Onnx.OnnxComponentGraph.Emit(component, _g, source.Name);
+            var y = OnnxComponentGraph.Emit(component, _g, source.Name);
             _columns[component.OutputColumnName] = new Tensor(y, FloatMatrix(component.OutputSize));
         }
 
@@ -163,8 +165,8 @@ public static class OnnxExport
                 if (opset.Domain is "" or "ai.onnx") fromVersion = opset.Version;
                 else _domains[opset.Domain] = Math.Max(_domains.GetValueOrDefault(opset.Domain), opset.Version);
             }
-            if (fromVersion > Onnx.OnnxGraphBuilder.Opset)
-                throw Refuse(index, step, $"ML.NET wrote opset {fromVersion}, newer than {Onnx.OnnxGraphBuilder.Opset}");
+            if (fromVersion > OnnxGraphBuilder.Opset)
+                throw Refuse(index, step, $"ML.NET wrote opset {fromVersion}, newer than {OnnxGraphBuilder.Opset}");
             _irVersion = Math.Max(_irVersion, sub.IrVersion);
 
             var rename = new Dictionary<string, string>(StringComparer.Ordinal) { [""] = "" };
@@ -203,7 +205,7 @@ public static class OnnxExport
                 }
                 for (int k = 0; k < node.Output.Count; k++)
                     node.Output[k] = rename[node.Output[k]] = _g.FreshName(node.Output[k]);
-                Onnx.OnnxOpsetUpgrade.Add(_g, node, fromVersion);
+                OnnxOpsetUpgrade.Add(_g, node, fromVersion);
             }
 
             var exported = new Dictionary<string, Tensor>(StringComparer.Ordinal);

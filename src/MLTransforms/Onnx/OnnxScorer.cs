@@ -1,6 +1,8 @@
 using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using Onnx;
+using MLTransforms.Core.Onnx;
+using MLTransforms.Core.Pipeline;
 
 namespace MLTransforms.Onnx;
 

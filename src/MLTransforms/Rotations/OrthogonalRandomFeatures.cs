@@ -2,6 +2,9 @@ using System.Numerics.Tensors;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLTransforms.Onnx;
+using MLTransforms.Core.Numerics;
+using MLTransforms.Core.Onnx;
+using MLTransforms.Core.Pipeline;
 
 namespace MLTransforms.Rotations;
 

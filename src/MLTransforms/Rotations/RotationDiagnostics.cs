@@ -1,5 +1,7 @@
 using System.Numerics.Tensors;
 using MathNet.Numerics;
+using MLTransforms.Core.Numerics;
+using MLTransforms.Core.Pipeline;
 
 namespace MLTransforms.Rotations;
 

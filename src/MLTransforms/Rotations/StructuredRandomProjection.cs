@@ -1,5 +1,8 @@
 using Microsoft.ML;
 using MLTransforms.Onnx;
+using MLTransforms.Core.Numerics;
+using MLTransforms.Core.Onnx;
+using MLTransforms.Core.Pipeline;
 
 namespace MLTransforms.Rotations;
 

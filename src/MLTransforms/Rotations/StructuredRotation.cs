@@ -1,3 +1,5 @@
+using MLTransforms.Core.Numerics;
+using MLTransforms.Core.Pipeline;
 namespace MLTransforms.Rotations;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using MLTransforms.Core.Pipeline;
 namespace MLTransforms.TimeSeries;
 
 /// <summary>Mean squared and absolute error over all windows, horizon steps and channels (the standard protocol).</summary>

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLTransforms.Core.Pipeline;
 
 namespace MLTransforms.TimeSeries;
 

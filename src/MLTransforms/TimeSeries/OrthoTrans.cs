@@ -1,6 +1,8 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLTransforms.Onnx;
+using MLTransforms.Core.Onnx;
+using MLTransforms.Core.Pipeline;
 
 namespace MLTransforms.TimeSeries;
 

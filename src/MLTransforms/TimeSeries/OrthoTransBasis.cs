@@ -1,4 +1,5 @@
 using MathNet.Numerics.LinearAlgebra;
+using MLTransforms.Core.Pipeline;
 
 namespace MLTransforms.TimeSeries;
 

@@ -1,5 +1,5 @@
 using MathNet.Numerics.LinearAlgebra;
-using MLTransforms.Compatibility;
+using MLTransforms.Embeddings;
 
 namespace MLTransforms.Tests.Compatibility;
 

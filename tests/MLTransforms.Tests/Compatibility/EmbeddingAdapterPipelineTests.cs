@@ -3,8 +3,9 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using MLTransforms.Compatibility;
+using MLTransforms.Embeddings;
 using MLTransforms.Onnx;
+using MLTransforms.Core.Onnx;
 
 namespace MLTransforms.Tests.Compatibility;
 

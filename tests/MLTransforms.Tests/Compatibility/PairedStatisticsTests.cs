@@ -1,4 +1,4 @@
-using MLTransforms.Compatibility;
+using MLTransforms.Embeddings;
 
 namespace MLTransforms.Tests.Compatibility;
 

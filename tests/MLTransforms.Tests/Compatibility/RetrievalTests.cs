@@ -1,4 +1,5 @@
-using MLTransforms.Compatibility;
+using MLTransforms.Embeddings;
+using MLTransforms.Evaluation;
 
 namespace MLTransforms.Tests.Compatibility;
 

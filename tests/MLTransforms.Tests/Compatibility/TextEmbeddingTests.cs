@@ -1,7 +1,7 @@
 using System.Numerics.Tensors;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLTransforms.Compatibility;
+using MLTransforms.Embeddings;
 
 namespace MLTransforms.Tests.Compatibility;
 

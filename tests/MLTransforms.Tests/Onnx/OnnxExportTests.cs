@@ -3,6 +3,8 @@ using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using MLTransforms.OnnxGolden;
 using Onnx;
+using MLTransforms.Core.Onnx;
+using MLTransforms.Onnx;
 
 namespace MLTransforms.Tests.Onnx;
 
@@ -28,7 +30,7 @@ public class OnnxExportTests
         var full = ml.Model.ExportToOnnx(model, data);
         Assert.Equal(["Features", "Label"], full.Graph.Input.Select(i => i.Name));
         Assert.Contains(full.Graph.Output, o => o.Name == "Proj.output");
-        Assert.Contains(full.OpsetImport, o => o.Domain == "" && o.Version == MLTransforms.Onnx.OnnxGraphBuilder.Opset);
+        Assert.Contains(full.OpsetImport, o => o.Domain == "" && o.Version == OnnxGraphBuilder.Opset);
 
         var scoreOnly = ml.Model.ExportToOnnx(model, data, new OnnxExportOptions { OutputColumns = ["Proj", "Score", "Probability"] });
         Assert.Equal(["Features"], scoreOnly.Graph.Input.Select(i => i.Name));

@@ -2,6 +2,7 @@ using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using MLTransforms.Onnx;
+using MLTransforms.Core.Onnx;
 
 namespace MLTransforms.Tests.Onnx;
 

@@ -2,6 +2,7 @@ using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using MLTransforms.Onnx;
 using Onnx;
+using MLTransforms.Core.Onnx;
 
 namespace MLTransforms.Tests.Onnx;
 

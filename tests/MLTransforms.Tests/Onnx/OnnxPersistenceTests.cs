@@ -5,6 +5,8 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.Transforms.Onnx;
 using MLTransforms.Onnx;
 using MLTransforms.OnnxGolden;
+using MLTransforms.Core.Onnx;
+using MLTransforms.Core.Pipeline;
 
 namespace MLTransforms.Tests.Onnx;
 

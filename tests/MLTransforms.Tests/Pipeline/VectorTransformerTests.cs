@@ -1,5 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLTransforms.Core.Onnx;
+using MLTransforms.Core.Pipeline;
 
 namespace MLTransforms.Tests.Pipeline;
 
@@ -13,7 +15,7 @@ public class VectorTransformerTests
             output[^1] = 1;
         }
 
-        protected internal override string BuildOnnx(MLTransforms.Onnx.OnnxGraphBuilder graph, string input)
+        protected internal override string BuildOnnx(OnnxGraphBuilder graph, string input)
         {
             var w = new float[InputSize * OutputSize];
             for (int i = 0; i < InputSize; i++) w[i * OutputSize + i] = 2;

@@ -2,6 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLTransforms.Rotations;
 using static MLTransforms.Tests.Rotations.RotationTestData;
+using MLTransforms.Core.Pipeline;
 
 namespace MLTransforms.Tests.Rotations;
 

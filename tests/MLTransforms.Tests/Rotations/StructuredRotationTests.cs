@@ -1,5 +1,6 @@
 using MLTransforms.Rotations;
 using static MLTransforms.Tests.Rotations.RotationTestData;
+using MLTransforms.Core.Numerics;
 
 namespace MLTransforms.Tests.Rotations;
 

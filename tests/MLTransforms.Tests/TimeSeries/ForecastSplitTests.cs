@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLTransforms.TimeSeries;
+using MLTransforms.Core.Pipeline;
 
 namespace MLTransforms.Tests.TimeSeries;
 

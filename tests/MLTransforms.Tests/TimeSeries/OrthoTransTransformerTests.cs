@@ -5,6 +5,8 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using MLTransforms.Onnx;
 using MLTransforms.TimeSeries;
+using MLTransforms.Core.Onnx;
+using MLTransforms.Core.Pipeline;
 
 namespace MLTransforms.Tests.TimeSeries;
 

@@ -2,6 +2,9 @@ using System.Diagnostics;
 using System.Numerics.Tensors;
 using Microsoft.ML;
 using MLTransforms.Onnx;
+using MLTransforms.Core.Numerics;
+using MLTransforms.Core.Onnx;
+using MLTransforms.Core.Pipeline;
 
 namespace MLTransforms.TimeSeries.OLinear;
 

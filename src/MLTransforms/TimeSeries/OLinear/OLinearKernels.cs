@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using MLTransforms.Core.Numerics;
 
 namespace MLTransforms.TimeSeries.OLinear;
 

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using static MLTransforms.TimeSeries.OLinear.OLinearKernels;
+using MLTransforms.Core.Numerics;
 
 namespace MLTransforms.TimeSeries.OLinear;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.Intrinsics;
+using MLTransforms.Core.Numerics;
 
 namespace MLTransforms.TimeSeries.OLinear;
 

@@ -1,4 +1,5 @@
 using MLTransforms.TimeSeries.OLinear;
+using MLTransforms.Core.Numerics;
 
 namespace MLTransforms.Tests.TimeSeries.OLinear;
 

@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace MLTransforms.Onnx;
+namespace MLTransforms.Core.Pipeline;
 
 /// <summary>
 /// The visible columns of a data view behind a wrapper ML.NET cannot see through. ML.NET's <c>ConvertToOnnx</c>

@@ -1,7 +1,7 @@
 using Google.Protobuf;
 using Onnx;
 
-namespace MLTransforms.Onnx;
+namespace MLTransforms.Core.Onnx;
 
 /// <summary>Parses ONNX bytes with protobuf and checks the graph is whole before ONNX Runtime sees it, so a corrupt
 /// or truncated file fails with a managed exception naming it, never in native code.</summary>

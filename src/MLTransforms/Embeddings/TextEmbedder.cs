@@ -2,8 +2,9 @@ using System.Reflection;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Microsoft.ML.Tokenizers;
+using MLTransforms.Core.Pipeline;
 
-namespace MLTransforms.Compatibility;
+namespace MLTransforms.Embeddings;
 
 /// <summary>How token vectors become one sentence vector.</summary>
 public enum TextEmbeddingPooling

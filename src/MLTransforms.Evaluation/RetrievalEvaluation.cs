@@ -1,4 +1,6 @@
-namespace MLTransforms.Compatibility;
+using MLTransforms.Core.Pipeline;
+using MLTransforms.Embeddings;
+namespace MLTransforms.Evaluation;
 
 /// <summary>Mean retrieval metrics at cut-off <paramref name="K"/> over <paramref name="Queries"/> judged queries (BEIR / pytrec_eval definitions).</summary>
 /// <param name="K">Cut-off.</param>

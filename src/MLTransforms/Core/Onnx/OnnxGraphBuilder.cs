@@ -1,7 +1,7 @@
 using Google.Protobuf;
 using Onnx;
 
-namespace MLTransforms.Onnx;
+namespace MLTransforms.Core.Onnx;
 
 /// <summary>
 /// A small builder of ONNX graphs over OnnxSharp's protobuf classes: fresh names, float and int64 initializers,

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 
-namespace MLTransforms.Compatibility;
+namespace MLTransforms.Evaluation;
 
 /// <summary>A matrix of embeddings (row-major, one row per item) with the items' ids.</summary>
 /// <param name="Ids">Item ids, one per row.</param>

@@ -1,6 +1,7 @@
 using MathNet.Numerics.LinearAlgebra;
+using MLTransforms.Core.Numerics;
 
-namespace MLTransforms.Compatibility;
+namespace MLTransforms.Embeddings;
 
 /// <summary>
 /// Fits every <see cref="EmbeddingAdapterKind"/> from <see cref="PairedStatistics"/> alone (never from the raw

@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
+using MLTransforms.Core.Pipeline;
 
-namespace MLTransforms.Compatibility;
+namespace MLTransforms.Embeddings;
 
 /// <summary>
 /// Exact (brute-force) top-k search by cosine or dot product: blocked over queries and documents so a block of the

@@ -1,7 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 
-namespace MLTransforms.Compatibility;
+namespace MLTransforms.Core.Numerics;
 
 /// <summary>Row-major double matrix products for the adapter fits (MathNet's managed provider is an order of magnitude slower at d = 384).</summary>
 internal static class DenseMath

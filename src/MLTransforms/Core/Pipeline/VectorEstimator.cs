@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace MLTransforms;
+namespace MLTransforms.Core.Pipeline;
 
 /// <summary>
 /// Base class of every MLTransforms estimator: reads one known-size <see cref="float"/> vector column and, once

@@ -1,4 +1,5 @@
-namespace MLTransforms.Compatibility;
+using MLTransforms.Core.Pipeline;
+namespace MLTransforms.Embeddings;
 
 /// <summary>The family of map an embedding adapter fits. Every kind is affine: y = x W + b (then optionally L2-normalised).</summary>
 public enum EmbeddingAdapterKind

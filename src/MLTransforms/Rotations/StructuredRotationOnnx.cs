@@ -1,4 +1,5 @@
 using MLTransforms.Onnx;
+using MLTransforms.Core.Onnx;
 
 namespace MLTransforms.Rotations;
 

@@ -1,6 +1,7 @@
 using Onnx;
+using MLTransforms.Core.Pipeline;
 
-namespace MLTransforms.Onnx;
+namespace MLTransforms.Core.Onnx;
 
 /// <summary>The two shapes a component's standalone ONNX graph can take.</summary>
 public enum OnnxGraphForm

@@ -1,7 +1,9 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLTransforms.Core.Onnx;
+using MLTransforms.Onnx;
 
-namespace MLTransforms;
+namespace MLTransforms.Core.Pipeline;
 
 /// <summary>
 /// Base class of every fitted MLTransforms component: a lazy, row-to-row transformer that reads one known-size
@@ -63,7 +65,7 @@ public abstract class VectorTransformer : ITransformer
     /// <param name="graph">The graph under construction.</param>
     /// <param name="input">Name of the [N, InputSize] input tensor.</param>
     /// <returns>Name of the [N, OutputSize] output tensor.</returns>
-    protected internal abstract string BuildOnnx(MLTransforms.Onnx.OnnxGraphBuilder graph, string input);
+    protected internal abstract string BuildOnnx(OnnxGraphBuilder graph, string input);
 
     /// <summary>Applies the transformer to one vector, outside any pipeline (handy for tests and services).</summary>
     /// <param name="input">An input vector of <see cref="InputSize"/> finite values.</param>
@@ -136,25 +138,25 @@ public abstract class VectorTransformer : ITransformer
 
     /// <summary>
     /// Compiles this fitted transformer into a standalone ONNX model (opset
-    /// <see cref="MLTransforms.Onnx.OnnxGraphBuilder.Opset"/>).
+    /// <see cref="OnnxGraphBuilder.Opset"/>).
     /// </summary>
-    /// <param name="form"><see cref="MLTransforms.Onnx.OnnxGraphForm.Batched"/>: input [N, <see cref="InputSize"/>] to output
-    /// [N, <see cref="OutputSize"/>], for direct ONNX Runtime use; <see cref="MLTransforms.Onnx.OnnxGraphForm.Row"/>:
+    /// <param name="form"><see cref="MLTransforms.Core.Onnx.OnnxGraphForm.Batched"/>: input [N, <see cref="InputSize"/>] to output
+    /// [N, <see cref="OutputSize"/>], for direct ONNX Runtime use; <see cref="MLTransforms.Core.Onnx.OnnxGraphForm.Row"/>:
     /// [<see cref="InputSize"/>] to [<see cref="OutputSize"/>], what ML.NET's <c>ApplyOnnxModel</c> needs to give a
     /// <c>Vector&lt;Single, OutputSize&gt;</c> column.</param>
     /// <param name="inputName">Name of the graph input; default <see cref="InputColumnName"/>.</param>
     /// <param name="outputName">Name of the graph output; default <see cref="OutputColumnName"/>, or
     /// <c>OutputColumnName + ".output"</c> when that equals the input name (ONNX names must be distinct).</param>
     /// <returns>The model; serialise it with <c>ToByteArray()</c> or use <see cref="ToOnnxBytes"/>.</returns>
-    public global::Onnx.ModelProto ToOnnxModel(MLTransforms.Onnx.OnnxGraphForm form = MLTransforms.Onnx.OnnxGraphForm.Batched,
+    public global::Onnx.ModelProto ToOnnxModel(MLTransforms.Core.Onnx.OnnxGraphForm form = MLTransforms.Core.Onnx.OnnxGraphForm.Batched,
         string? inputName = null, string? outputName = null)
-        => MLTransforms.Onnx.OnnxComponentGraph.Build(this, form, inputName, outputName);
+        => MLTransforms.Core.Onnx.OnnxComponentGraph.Build(this, form, inputName, outputName);
 
     /// <summary>The serialised bytes of <see cref="ToOnnxModel"/> (an <c>.onnx</c> file's content).</summary>
     /// <param name="form">Batched or row graph, see <see cref="ToOnnxModel"/>.</param>
     /// <param name="inputName">Name of the graph input; default <see cref="InputColumnName"/>.</param>
     /// <param name="outputName">Name of the graph output; default <see cref="OutputColumnName"/>.</param>
-    public byte[] ToOnnxBytes(MLTransforms.Onnx.OnnxGraphForm form = MLTransforms.Onnx.OnnxGraphForm.Batched,
+    public byte[] ToOnnxBytes(MLTransforms.Core.Onnx.OnnxGraphForm form = MLTransforms.Core.Onnx.OnnxGraphForm.Batched,
         string? inputName = null, string? outputName = null)
         => Google.Protobuf.MessageExtensions.ToByteArray(ToOnnxModel(form, inputName, outputName));
 

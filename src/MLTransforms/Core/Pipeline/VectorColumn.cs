@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace MLTransforms;
+namespace MLTransforms.Core.Pipeline;
 
 /// <summary>Reads a known-size <see cref="float"/> vector column into a dense row-major matrix, for fitting.</summary>
 public static class VectorColumn

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using MLTransforms.TimeSeries;
+using MLTransforms.Core.Pipeline;
 
 namespace MLTransforms;
 

@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace MLTransforms;
+namespace MLTransforms.Core.Pipeline;
 
 /// <summary>
 /// Schema and argument checks shared by every component, with ML.NET-style messages that name the column or

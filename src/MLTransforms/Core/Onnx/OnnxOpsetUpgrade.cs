@@ -1,6 +1,6 @@
 using Onnx;
 
-namespace MLTransforms.Onnx;
+namespace MLTransforms.Core.Onnx;
 
 /// <summary>
 /// Rewrites the default-domain nodes of an older-opset graph (ML.NET's converter writes opset 12 at most) so they

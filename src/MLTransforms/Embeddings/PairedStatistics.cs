@@ -1,6 +1,8 @@
 using System.Numerics;
+using MLTransforms.Core.Numerics;
+using MLTransforms.Core.Pipeline;
 
-namespace MLTransforms.Compatibility;
+namespace MLTransforms.Embeddings;
 
 /// <summary>
 /// Sufficient statistics of paired embeddings (x from the new model, y from the old model of the same item): the

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
-namespace MLTransforms.TimeSeries.OLinear;
+namespace MLTransforms.Core.Numerics;
 
 /// <summary>Which implementation <see cref="Gemm"/> uses.</summary>
 public enum GemmBackend

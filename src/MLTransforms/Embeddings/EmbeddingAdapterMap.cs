@@ -1,7 +1,8 @@
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
+using MLTransforms.Core.Pipeline;
 
-namespace MLTransforms.Compatibility;
+namespace MLTransforms.Embeddings;
 
 /// <summary>
 /// A fitted embedding adapter outside any pipeline: the affine map y = x W + b (W is InputSize x OutputSize,

@@ -1,6 +1,8 @@
 using System.Numerics.Tensors;
+using MLTransforms.Core.Pipeline;
+using MLTransforms.Embeddings;
 
-namespace MLTransforms.Compatibility;
+namespace MLTransforms.Evaluation;
 
 /// <summary>Retrieval of a mixed index at one re-embedded fraction.</summary>
 /// <param name="Fraction">Share of the corpus re-embedded with the new model.</param>

@@ -1,4 +1,4 @@
-namespace MLTransforms.Rotations;
+namespace MLTransforms.Core.Numerics;
 
 /// <summary>
 /// SplitMix64 (Steele, Lea and Flood, "Fast splittable pseudorandom number generators", OOPSLA 2014): a tiny,
