@@ -25,7 +25,7 @@ public class ReadmeExamplesTests
     [Fact]
     public void ReadmeTimeSeriesCallsWork()
     {
-        var series = MLTransforms.TimeSeries.MultivariateSeries.LoadCsv(TestData.Repo("samples/MLTransforms.Samples/data/timeseries/ETTh1.csv"));
+        var series = MLTransforms.TimeSeries.MultivariateSeries.LoadCsv(TestData.Repo("data/timeseries/ETTh1.csv"));
         var split = MLTransforms.TimeSeries.ForecastSplit.Create(series, lookback: 96, horizon: 96, MLTransforms.TimeSeries.SplitProtocol.Auto);
         Assert.NotNull(split);
     }

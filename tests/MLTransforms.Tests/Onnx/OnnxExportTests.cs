@@ -59,7 +59,7 @@ public class OnnxExportTests
     public void ComponentFirstThenOpset12MulticlassTrainerIsUpgradedAndMatches()
     {
         var ml = new MLContext(1);
-        var (labels, features) = TestData.ReadClassification(TestData.Repo("samples/MLTransforms.Samples/data/optdigits/train.csv"), 1000);
+        var (labels, features) = TestData.ReadClassification(TestData.Repo("data/optdigits/train.csv"), 1000);
         var data = ml.Data.LoadFromEnumerable(labels.Select((l, i) => new DigitClass { Features = features[i], Label = l }));
         var model = new ExampleAffineMapEstimator("Proj", "Features", 24, seed: 9)
             .Append(ml.Transforms.NormalizeMinMax("Proj"))

@@ -17,7 +17,7 @@ internal static class OnnxTestData
 
     public static Digit[] Digits(int rows)
     {
-        var (labels, features) = TestData.ReadClassification(TestData.Repo("samples/MLTransforms.Samples/data/optdigits/train.csv"), rows);
+        var (labels, features) = TestData.ReadClassification(TestData.Repo("data/optdigits/train.csv"), rows);
         return labels.Select((l, i) => new Digit { Features = features[i], Label = l < 5 }).ToArray();
     }
 

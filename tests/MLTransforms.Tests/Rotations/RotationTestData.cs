@@ -44,7 +44,7 @@ internal static class RotationTestData
 
     /// <summary>The first optdigits training rows shipped with the samples (real data, always in the repository).</summary>
     public static float[][] OptDigits(int rows)
-        => TestData.ReadClassification(TestData.Repo("samples/MLTransforms.Samples/data/optdigits/train.csv"), rows).Features;
+        => TestData.ReadClassification(TestData.Repo("data/optdigits/train.csv"), rows).Features;
 
     /// <summary>The first rows of the SciFact MiniLM corpus embeddings (384-d, unit norm) when the shared data is present.</summary>
     public static float[][]? SciFact(int rows)
