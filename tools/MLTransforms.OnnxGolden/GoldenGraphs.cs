@@ -91,7 +91,7 @@ public static class GoldenGraphs
     public static (VectorTransformer Component, ModelProto Model) Render(GoldenGraph entry)
     {
         var component = entry.Create();
-        return (component, component.ToOnnxModel(MLTransforms.Core.Onnx.OnnxGraphForm.Batched, "X", "Y"));
+        return (component, ModelProto.Parser.ParseFrom(component.ToOnnxBytes(MLTransforms.Core.Onnx.OnnxGraphForm.Batched, "X", "Y")));
     }
 
     /// <summary>The generated <c>onnx/README.md</c>.</summary>

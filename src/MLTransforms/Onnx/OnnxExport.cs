@@ -40,9 +40,22 @@ public static class OnnxExport
     /// <param name="model">The fitted pipeline (a <c>TransformerChain</c>, possibly nested, or a single transformer).</param>
     /// <param name="inputData">Data with the pipeline's input schema (rows are not read by the built-in converters used here).</param>
     /// <param name="options">Output selection; see <see cref="OnnxExportOptions"/>.</param>
-    /// <returns>The stitched model.</returns>
+    /// <returns>The stitched model, serialised (the content of an <c>.onnx</c> file).</returns>
     /// <exception cref="NotSupportedException">A step cannot be exported; the message names it.</exception>
-    public static ModelProto ExportToOnnx(this ModelOperationsCatalog catalog, ITransformer model, IDataView inputData, OnnxExportOptions? options = null)
+    public static byte[] ExportToOnnx(this ModelOperationsCatalog catalog, ITransformer model, IDataView inputData, OnnxExportOptions? options = null)
+        => catalog.ExportToOnnxModel(model, inputData, options).ToByteArray();
+
+    /// <summary>Exports a fitted pipeline given only its input schema (e.g. the one <c>mlContext.Model.Load</c> returns).</summary>
+    /// <param name="catalog"><c>mlContext.Model</c>.</param>
+    /// <param name="model">The fitted pipeline.</param>
+    /// <param name="inputSchema">The pipeline's input schema.</param>
+    /// <param name="options">Output selection; see <see cref="OnnxExportOptions"/>.</param>
+    /// <returns>The stitched model, serialised (the content of an <c>.onnx</c> file).</returns>
+    public static byte[] ExportToOnnx(this ModelOperationsCatalog catalog, ITransformer model, DataViewSchema inputSchema, OnnxExportOptions? options = null)
+        => catalog.ExportToOnnxModel(model, inputSchema, options).ToByteArray();
+
+    /// <summary>The stitched model as a protobuf object (internal: OnnxSharp types stay out of the public API).</summary>
+    internal static ModelProto ExportToOnnxModel(this ModelOperationsCatalog catalog, ITransformer model, IDataView inputData, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(model);
@@ -50,15 +63,11 @@ public static class OnnxExport
         return new Stitcher(catalog).Run(model, inputData, options ?? new OnnxExportOptions());
     }
 
-    /// <summary>Exports a fitted pipeline given only its input schema (e.g. the one <c>mlContext.Model.Load</c> returns).</summary>
-    /// <param name="catalog"><c>mlContext.Model</c>.</param>
-    /// <param name="model">The fitted pipeline.</param>
-    /// <param name="inputSchema">The pipeline's input schema.</param>
-    /// <param name="options">Output selection; see <see cref="OnnxExportOptions"/>.</param>
-    public static ModelProto ExportToOnnx(this ModelOperationsCatalog catalog, ITransformer model, DataViewSchema inputSchema, OnnxExportOptions? options = null)
+    /// <summary>The schema-only form of <see cref="ExportToOnnxModel(ModelOperationsCatalog, ITransformer, IDataView, OnnxExportOptions?)"/>.</summary>
+    internal static ModelProto ExportToOnnxModel(this ModelOperationsCatalog catalog, ITransformer model, DataViewSchema inputSchema, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        return catalog.ExportToOnnx(model, new EmptyDataView(inputSchema), options);
+        return catalog.ExportToOnnxModel(model, new EmptyDataView(inputSchema), options);
     }
 
     /// <summary>Exports a fitted pipeline to one ONNX model and writes it to <paramref name="stream"/>.</summary>
@@ -66,7 +75,7 @@ public static class OnnxExport
     public static void ExportToOnnx(this ModelOperationsCatalog catalog, ITransformer model, IDataView inputData, Stream stream, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        catalog.ExportToOnnx(model, inputData, options).WriteTo(stream);
+        catalog.ExportToOnnxModel(model, inputData, options).WriteTo(stream);
     }
 
     /// <summary>Exports a fitted pipeline to an <c>.onnx</c> file.</summary>
@@ -74,7 +83,7 @@ public static class OnnxExport
     public static void ExportToOnnx(this ModelOperationsCatalog catalog, ITransformer model, IDataView inputData, string path, OnnxExportOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        File.WriteAllBytes(path, catalog.ExportToOnnx(model, inputData, options).ToByteArray());
+        File.WriteAllBytes(path, catalog.ExportToOnnx(model, inputData, options));
     }
 
     private sealed record Tensor(string Name, TypeProto Type);

@@ -63,7 +63,7 @@ public class GoldenGraphTests
         Assert.True(reloadDiff <= 1e-5f, $"{name}: reloaded max abs diff {reloadDiff}");
 
         // Whole-pipeline export of the component alone: raw input X, output Y.output.
-        var onnx = ml.Model.ExportToOnnx(component, data, new OnnxExportOptions { OutputColumns = ["Y"] });
+        var onnx = ml.Model.ExportToOnnxModel(component, data, new OnnxExportOptions { OutputColumns = ["Y"] });
         Assert.Equal(["X"], onnx.Graph.Input.Select(i => i.Name));
         using var scorer = new OnnxScorer(onnx.ToByteArray());
         var x = OnnxTestData.Column(data, "X").SelectMany(r => r).ToArray();

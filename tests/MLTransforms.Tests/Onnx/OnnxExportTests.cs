@@ -27,12 +27,12 @@ public class OnnxExportTests
         var ml = new MLContext(1);
         var (model, data) = OnnxPersistenceTests.FitMixedPipeline(ml, 1000);
 
-        var full = ml.Model.ExportToOnnx(model, data);
+        var full = ml.Model.ExportToOnnxModel(model, data);
         Assert.Equal(["Features", "Label"], full.Graph.Input.Select(i => i.Name));
         Assert.Contains(full.Graph.Output, o => o.Name == "Proj.output");
         Assert.Contains(full.OpsetImport, o => o.Domain == "" && o.Version == OnnxGraphBuilder.Opset);
 
-        var scoreOnly = ml.Model.ExportToOnnx(model, data, new OnnxExportOptions { OutputColumns = ["Proj", "Score", "Probability"] });
+        var scoreOnly = ml.Model.ExportToOnnxModel(model, data, new OnnxExportOptions { OutputColumns = ["Proj", "Score", "Probability"] });
         Assert.Equal(["Features"], scoreOnly.Graph.Input.Select(i => i.Name));
         Assert.Equal(["Proj.output", "Score.output", "Probability.output"], scoreOnly.Graph.Output.Select(o => o.Name));
         // Every node name, tensor name and initializer is unique after stitching.
@@ -66,7 +66,7 @@ public class OnnxExportTests
             .Append(ml.Transforms.Conversion.MapValueToKey("Label"))
             .Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy("Label", "Proj", maximumNumberOfIterations: 10))
             .Fit(data);
-        var onnx = ml.Model.ExportToOnnx(model, data, new OnnxExportOptions { OutputColumns = ["Score", "Proj"] });
+        var onnx = ml.Model.ExportToOnnxModel(model, data, new OnnxExportOptions { OutputColumns = ["Score", "Proj"] });
         Assert.Equal(["Features"], onnx.Graph.Input.Select(i => i.Name));
 
         var expected = model.Transform(data);
@@ -75,7 +75,7 @@ public class OnnxExportTests
         Assert.True(OnnxTestData.MaxAbsDiff(OnnxTestData.Column(expected, "Proj"), RunOrt(onnx, "Features", x, 1000, "Proj.output")) <= 1e-4f);
 
         // The full export holds ML.NET's opset-12 Unsqueeze (for PredictedLabel), upgraded so opset 21 loads and agrees.
-        var full = ml.Model.ExportToOnnx(model, data);
+        var full = ml.Model.ExportToOnnxModel(model, data);
         Assert.Contains(full.Graph.Node, n => n.OpType == "Unsqueeze" && n.Input.Count == 2);
         using var session = new InferenceSession(Google.Protobuf.MessageExtensions.ToByteArray(full));
         using var fx = OrtValue.CreateTensorValueFromMemory(x, [1000, 64]);
@@ -103,7 +103,7 @@ public class OnnxExportTests
             .Append(ml.Transforms.CustomMapping<OnnxTestData.Digit, Extra>((i, o) => o.Sum = i.Features.Sum(), contractName: null))
             .Append(ml.Transforms.Concatenate("All", "Proj", "Sum"))
             .Fit(data);
-        var ex = Assert.Throws<NotSupportedException>(() => ml.Model.ExportToOnnx(model, data));
+        var ex = Assert.Throws<NotSupportedException>(() => ml.Model.ExportToOnnxModel(model, data));
         Assert.Contains("step 1 (CustomMappingTransformer)", ex.Message);
         Assert.True(ex.Message.Contains("'Sum'"), ex.Message);
     }
@@ -114,14 +114,18 @@ public class OnnxExportTests
         var ml = new MLContext(1);
         var (model, data) = OnnxPersistenceTests.FitMixedPipeline(ml, 200);
         var options = new OnnxExportOptions { OutputColumns = ["Score"] };
-        Assert.Equal(ml.Model.ExportToOnnx(model, data, options), ml.Model.ExportToOnnx(model, data.Schema, options));
+        Assert.Equal(ml.Model.ExportToOnnxModel(model, data, options), ml.Model.ExportToOnnxModel(model, data.Schema, options));
+        // The public surface is the serialised model: the same bytes from data or schema, and they parse to the same graph.
+        var bytes = ml.Model.ExportToOnnx(model, data, options);
+        Assert.Equal(bytes, ml.Model.ExportToOnnx(model, data.Schema, options));
+        Assert.Equal(ml.Model.ExportToOnnxModel(model, data, options), global::Onnx.ModelProto.Parser.ParseFrom(bytes));
 
         // A chain loaded from a zip holds ML.NET OnnxTransformers, which ML.NET's converter cannot export.
         using var stream = new MemoryStream();
         ml.Model.Save(model, data.Schema, stream);
         stream.Position = 0;
         var loaded = ml.Model.Load(stream, out var schema);
-        var ex = Assert.Throws<NotSupportedException>(() => ml.Model.ExportToOnnx(loaded, schema, options));
+        var ex = Assert.Throws<NotSupportedException>(() => ml.Model.ExportToOnnxModel(loaded, schema, options));
         Assert.True(ex.Message.Contains("(OnnxTransformer)") && ex.Message.Contains("it produces '"), ex.Message);
     }
 
@@ -131,7 +135,7 @@ public class OnnxExportTests
         var ml = new MLContext(1);
         var data = ml.Data.LoadFromEnumerable(OnnxTestData.Digits(20));
         var model = new ExampleAffineMapEstimator("Proj", "Features", 4, seed: 1).Fit(data);
-        var ex = Assert.Throws<ArgumentException>(() => ml.Model.ExportToOnnx(model, data, new OnnxExportOptions { OutputColumns = ["Nope"] }));
+        var ex = Assert.Throws<ArgumentException>(() => ml.Model.ExportToOnnxModel(model, data, new OnnxExportOptions { OutputColumns = ["Nope"] }));
         Assert.Contains("'Nope'", ex.Message);
     }
 }

@@ -85,7 +85,7 @@ public class OnnxScorerTests
         // A pipeline export with a Boolean label input: feeding it floats is refused with both types named.
         var ml = new MLContext(1);
         var (model, data) = OnnxPersistenceTests.FitMixedPipeline(ml, 100);
-        using var pipeline = new OnnxScorer(Google.Protobuf.MessageExtensions.ToByteArray(ml.Model.ExportToOnnx(model, data)));
+        using var pipeline = new OnnxScorer(Google.Protobuf.MessageExtensions.ToByteArray(ml.Model.ExportToOnnxModel(model, data)));
         var type = Assert.Throws<ArgumentException>(() => pipeline.Score(1,
             new Dictionary<string, ReadOnlyMemory<float>> { ["Features"] = new float[64], ["Label"] = new float[1] },
             new Dictionary<string, Memory<float>> { ["Score.output"] = new float[1] }));

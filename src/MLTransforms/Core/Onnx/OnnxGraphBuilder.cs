@@ -21,7 +21,7 @@ public sealed class OnnxGraphBuilder
     private int _counter;
 
     /// <summary>The graph being built.</summary>
-    public GraphProto Graph => _graph;
+    internal GraphProto Graph => _graph;
 
     /// <summary>Returns a name not used yet in this graph, starting with <paramref name="hint"/>.</summary>
     public string FreshName(string hint)
@@ -83,9 +83,9 @@ public sealed class OnnxGraphBuilder
     /// <summary>Declares a float graph output; a null dimension is symbolic (named <c>N</c>).</summary>
     public void AddOutput(string name, params long?[] dims) { Reserve(name); _graph.Output.Add(ValueInfo(name, dims)); }
 
-    /// <summary>Wraps the graph into a model.</summary>
+    /// <summary>Wraps the graph into a model (the protobuf types stay internal: the public surface is bytes).</summary>
     /// <param name="docString">A description stored in the model.</param>
-    public ModelProto ToModel(string docString = "")
+    internal ModelProto ToModel(string docString = "")
     {
         var model = new ModelProto
         {
