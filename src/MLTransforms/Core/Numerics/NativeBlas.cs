@@ -70,10 +70,10 @@ internal sealed class NativeBlas
                 NativeLibrary.Free(lib);
                 continue;
             }
-            string file = Path.GetFileName(path);
-            var blas = new NativeBlas(lib, $"{vendor} ({file})", "");
-            string config = blas.Config();
-            return new NativeBlas(lib, blas.Name, config.Length > 0 ? $"{blas.Name} from {path}: {config}" : $"{blas.Name} from {path}");
+            string config = new NativeBlas(lib, "", "").Config();
+            // A file under an OpenBLAS name without OpenBLAS's own exports is some other CBLAS (a renamed link).
+            string name = $"{(vendor == "OpenBLAS" && config.Length == 0 ? "CBLAS" : vendor)} ({Path.GetFileName(path)})";
+            return new NativeBlas(lib, name, config.Length > 0 ? $"{name} from {path}: {config}" : $"{name} from {path}");
         }
         return new NativeBlas(0, "managed", "managed kernel: no native BLAS loaded (tried " + string.Join("; ", tried) + ")");
     }
