@@ -42,7 +42,8 @@ public static class ProgressiveMigration
         var old = oldCorpus.Select(newCorpus.Ids);
         var newNew = RetrievalEvaluation.Evaluate(newQueries, newCorpus, qrels, k);
         var order = Enumerable.Range(0, newCorpus.Count).OrderBy(_ => 0).ToArray();
-        new Random(seed).Shuffle(order);
+        var rng = Core.Numerics.SplitMix64.For(seed, stream: 0x4D49_4752UL);
+        rng.Shuffle(order.AsSpan());
         var points = new List<MigrationPoint>();
         foreach (double fraction in fractions)
         {

@@ -7,14 +7,13 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 using MLTransforms.TimeSeries;
 using MLTransforms.TimeSeries.OLinear;
 using Spectre.Console;
-using MLTransforms.Core.Numerics;
 
 namespace MLTransforms.Samples.Scenarios;
 
 /// <summary>
 /// Trains the OLinear network (arXiv 2505.08550) in .NET under the standard protocol, next to the closed-form
 /// OrthoTrans ridge and repeat-last-value, then exports it to ONNX and scores the test windows through ONNX Runtime
-/// (parity and windows per second). <c>--gemm</c> measures the matrix-product backends.
+/// (parity and windows per second).
 /// </summary>
 public sealed class OLinearScenario : IScenario
 {
@@ -29,7 +28,7 @@ public sealed class OLinearScenario : IScenario
     public string Name => "olinear";
 
     /// <inheritdoc/>
-    public string Description => "OLinear trained in .NET, scored through ONNX Runtime (--data csv --horizons 96 --full | --epochs N or N1,N2,.. per horizon, --max-windows N, --min-improvement R, --min-lr R, --lr R, --dropout P, --seed N, --ensemble K or K1,K2,.. per horizon, --gemm, --json path)";
+    public string Description => "OLinear trained in .NET, scored through ONNX Runtime (--data csv --horizons 96 --full | --epochs N or N1,N2,.. per horizon, --max-windows N, --min-improvement R, --min-lr R, --lr R, --dropout P, --seed N, --ensemble K or K1,K2,.. per horizon, --json path)";
 
     /// <inheritdoc/>
     public int Order => 45;
@@ -47,7 +46,6 @@ public sealed class OLinearScenario : IScenario
         var options = new OLinearOptions { MaxEpochs = 2, MaxTrainingWindows = 3000 };
         bool recipe = false;
         string? json = null;
-        bool gemm = false;
         double? lr = null;
         float? dropout = null;
         int[] ensemble = [1];
@@ -73,19 +71,17 @@ public sealed class OLinearScenario : IScenario
                 case "--seed": options.Seed = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--ensemble": ensemble = Ints(Next()); break;
                 case "--json": json = Next(); break;
-                case "--gemm": gemm = true; break;
                 default: throw new ArgumentException($"Unknown option '{args[i]}' for the olinear scenario.");
             }
         }
         CheckPerHorizon("--ensemble", "network count", ensemble, horizons.Length);
         if (epochCaps != null) CheckPerHorizon("--epochs", "epoch cap", epochCaps, horizons.Length);
         var results = new List<ResultRow>();
-        if (gemm) results.AddRange(GemmBenchmark());
 
         var ml = new MLContext(seed: 1);
         var series = MultivariateSeries.LoadCsv(data);
         string name = series.Name;
-        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(name)}[/]: {series.Length} rows x {series.ChannelCount} channels; GEMM backend {Gemm.Available}");
+        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(name)}[/]: {series.Length} rows x {series.ChannelCount} channels");
         var rows = new List<Row>();
         var table = new Table().AddColumns("T", "H", "forecaster", "MSE", "MAE", "train s", "published OLinear MSE");
         for (int hi = 0; hi < horizons.Length; hi++)
@@ -117,7 +113,7 @@ public sealed class OLinearScenario : IScenario
             Add(label, h, ForecastEvaluation.Score(forecast, MultivariateWindows.Targets(split.Test), split.Test.Count), seconds);
             var epochs = model.FitInfo.Epochs;
             results.Add(new ResultRow(Name, $"{name} {label} T={lookback} H={h} epochs / best / s per epoch",
-                $"{epochs.Count} / {string.Join(",", model.FitInfo.BestEpochs)} / {epochs.Average(e => e.Duration.TotalSeconds):F1}", $"GEMM {model.FitInfo.Gemm}"));
+                $"{epochs.Count} / {string.Join(",", model.FitInfo.BestEpochs)} / {epochs.Average(e => e.Duration.TotalSeconds):F1}", $"BLAS {model.FitInfo.Blas}"));
             results.AddRange(OnnxCheck(model, testInputs, forecast));
         }
         AnsiConsole.Write(table);
@@ -205,48 +201,5 @@ public sealed class OLinearScenario : IScenario
         AnsiConsole.MarkupLine($"  ONNX Runtime: {count} test windows in {seconds:F2} s = {count / seconds:F0} windows/s ({cpuSeconds:F2} s CPU: {count / cpuSeconds:F0} windows per CPU second); max |ORT - C#| = {maxDiff:E2} ({bytes.Length / 1e6:F1} MB model)");
         yield return new ResultRow(Name, $"OLinear H={model.Horizon} ONNX Runtime windows/s (2 threads)", $"{count / seconds:F0}", ">= 1000");
         yield return new ResultRow(Name, $"OLinear H={model.Horizon} max |ORT - C#|", $"{maxDiff:E2}", "<= 1e-4");
-    }
-
-    /// <summary>Single-precision products: 1024^3 and the shapes of an OLinear training step (batch 32, N = 7,
-    /// d_model = 512, D H = 1536), managed kernel against OpenBLAS (when installed).</summary>
-    private IEnumerable<ResultRow> GemmBenchmark()
-    {
-        var shapes = new (string Name, bool TA, bool TB, int M, int N, int K)[]
-        {
-            ("1024^3", false, false, 1024, 1024, 1024),
-            ("X W (224x512x512)", false, false, 224, 512, 512),
-            ("X W_out (224x1536x512)", false, false, 224, 1536, 512),
-            ("X^T dY (512x512x224)", true, false, 512, 512, 224),
-            ("dY W^T (224x512x1536)", false, true, 224, 512, 1536),
-        };
-        var rows = new List<ResultRow>();
-        var rng = new Random(1);
-        foreach (var (label, ta, tb, m, n, k) in shapes)
-        {
-            var a = Enumerable.Range(0, m * k).Select(_ => (float)rng.NextDouble()).ToArray();
-            var b = Enumerable.Range(0, k * n).Select(_ => (float)rng.NextDouble()).ToArray();
-            var c = new float[m * n];
-            var line = new List<string>();
-            foreach (bool managed in new[] { true, false })
-            {
-                if (!managed && Gemm.Available != GemmBackend.OpenBlas) continue;
-                Gemm.ForceManaged = managed;
-                Gemm.Multiply(ta, tb, m, n, k, 1, a, b, 0, c);
-                int reps = Math.Max(3, (int)(2e9 / (2.0 * m * n * k)));
-                double best = double.MaxValue;
-                for (int rep = 0; rep < reps; rep++)
-                {
-                    var sw = Stopwatch.StartNew();
-                    Gemm.Multiply(ta, tb, m, n, k, 1, a, b, 0, c);
-                    best = Math.Min(best, sw.Elapsed.TotalSeconds);
-                }
-                double gflops = 2.0 * m * n * k / best / 1e9;
-                line.Add($"{(managed ? "managed" : "OpenBLAS")} {gflops:F1}");
-            }
-            Gemm.ForceManaged = false;
-            AnsiConsole.MarkupLine($"GEMM {Markup.Escape(label)}: {string.Join(", ", line)} GFLOP/s (best of several)");
-            rows.Add(new ResultRow(Name, $"GEMM {label} GFLOP/s", string.Join(", ", line)));
-        }
-        return rows;
     }
 }

@@ -1,5 +1,5 @@
 using System.Numerics.Tensors;
-using System.Runtime.Intrinsics;
+using MLTransforms.Core.Numerics;
 using MLTransforms.Core.Pipeline;
 
 namespace MLTransforms.Embeddings;
@@ -68,7 +68,7 @@ public sealed class EmbeddingAdapterMap
 
     /// <summary>
     /// Maps <paramref name="rows"/> row-major input vectors into <paramref name="output"/> (rows x OutputSize): a
-    /// register-blocked matrix product (4 rows x 64 columns per tile, 512-bit SIMD where available).
+    /// register-blocked matrix product (4 rows x 32 columns per tile, 512-bit SIMD where available).
     /// </summary>
     /// <exception cref="ArgumentException">The spans' lengths do not match <paramref name="rows"/>.</exception>
     public void Apply(ReadOnlySpan<float> input, Span<float> output, int rows)
@@ -89,7 +89,7 @@ public sealed class EmbeddingAdapterMap
 
     private void ApplyRows(ReadOnlySpan<float> input, Span<float> output, int rows)
     {
-        MatMulAddBias(input, _weights, _bias, output, rows, InputSize, OutputSize);
+        Gemm.MultiplyAddBias(input, _weights, _bias, output, rows, InputSize, OutputSize);
         if (NormalizeOutput)
             for (int r = 0; r < rows; r++)
             {
@@ -113,70 +113,6 @@ public sealed class EmbeddingAdapterMap
                 ApplyRows(new ReadOnlySpan<float>((float*)inAddress + (long)r0 * InputSize, n * InputSize),
                     new Span<float>((float*)outAddress + (long)r0 * OutputSize, n * OutputSize), n);
             });
-        }
-    }
-
-    /// <summary>Y = X W + b for row-major X (rows x k), W (k x n).</summary>
-    internal static void MatMulAddBias(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y, int rows, int k, int n)
-    {
-        int r = 0;
-        if (Vector512.IsHardwareAccelerated && n % 16 == 0)
-        {
-            for (; r + 4 <= rows; r += 4)
-            {
-                var x0 = x.Slice(r * k, k);
-                var x1 = x.Slice((r + 1) * k, k);
-                var x2 = x.Slice((r + 2) * k, k);
-                var x3 = x.Slice((r + 3) * k, k);
-                int c = 0;
-                for (; c + 32 <= n; c += 32)
-                {
-                    var bb0 = Vector512.Create(b.Slice(c, 16));
-                    var bb1 = Vector512.Create(b.Slice(c + 16, 16));
-                    Vector512<float> a00 = bb0, a01 = bb1, a10 = bb0, a11 = bb1, a20 = bb0, a21 = bb1, a30 = bb0, a31 = bb1;
-                    for (int i = 0; i < k; i++)
-                    {
-                        var wr = w.Slice(i * n + c, 32);
-                        var w0 = Vector512.Create(wr);
-                        var w1 = Vector512.Create(wr.Slice(16));
-                        var s0 = Vector512.Create(x0[i]);
-                        var s1 = Vector512.Create(x1[i]);
-                        var s2 = Vector512.Create(x2[i]);
-                        var s3 = Vector512.Create(x3[i]);
-                        a00 = Vector512.FusedMultiplyAdd(s0, w0, a00); a01 = Vector512.FusedMultiplyAdd(s0, w1, a01);
-                        a10 = Vector512.FusedMultiplyAdd(s1, w0, a10); a11 = Vector512.FusedMultiplyAdd(s1, w1, a11);
-                        a20 = Vector512.FusedMultiplyAdd(s2, w0, a20); a21 = Vector512.FusedMultiplyAdd(s2, w1, a21);
-                        a30 = Vector512.FusedMultiplyAdd(s3, w0, a30); a31 = Vector512.FusedMultiplyAdd(s3, w1, a31);
-                    }
-                    a00.CopyTo(y.Slice(r * n + c)); a01.CopyTo(y.Slice(r * n + c + 16));
-                    a10.CopyTo(y.Slice((r + 1) * n + c)); a11.CopyTo(y.Slice((r + 1) * n + c + 16));
-                    a20.CopyTo(y.Slice((r + 2) * n + c)); a21.CopyTo(y.Slice((r + 2) * n + c + 16));
-                    a30.CopyTo(y.Slice((r + 3) * n + c)); a31.CopyTo(y.Slice((r + 3) * n + c + 16));
-                }
-                for (; c < n; c += 16)
-                {
-                    var bb = Vector512.Create(b.Slice(c, 16));
-                    Vector512<float> a0 = bb, a1 = bb, a2 = bb, a3 = bb;
-                    for (int i = 0; i < k; i++)
-                    {
-                        var w0 = Vector512.Create(w.Slice(i * n + c, 16));
-                        a0 = Vector512.FusedMultiplyAdd(Vector512.Create(x0[i]), w0, a0);
-                        a1 = Vector512.FusedMultiplyAdd(Vector512.Create(x1[i]), w0, a1);
-                        a2 = Vector512.FusedMultiplyAdd(Vector512.Create(x2[i]), w0, a2);
-                        a3 = Vector512.FusedMultiplyAdd(Vector512.Create(x3[i]), w0, a3);
-                    }
-                    a0.CopyTo(y.Slice(r * n + c)); a1.CopyTo(y.Slice((r + 1) * n + c));
-                    a2.CopyTo(y.Slice((r + 2) * n + c)); a3.CopyTo(y.Slice((r + 3) * n + c));
-                }
-            }
-        }
-        for (; r < rows; r++)
-        {
-            var yr = y.Slice(r * n, n);
-            b.CopyTo(yr);
-            var xr = x.Slice(r * k, k);
-            for (int i = 0; i < k; i++)
-                TensorPrimitives.MultiplyAdd(w.Slice(i * n, n), xr[i], yr, yr);
         }
     }
 }

@@ -263,12 +263,8 @@ public sealed class WindowSet
     {
         SchemaChecks.CheckOption(maxWindows > 0, nameof(maxWindows), maxWindows, "positive");
         if (maxWindows >= Count) return Enumerable.Range(0, Count).ToArray();
-        var rng = new Random(seed);
-        var all = Enumerable.Range(0, Count).ToArray();
-        rng.Shuffle(all);
-        var pick = all[..maxWindows];
-        Array.Sort(pick);
-        return pick;
+        var rng = Core.Numerics.SplitMix64.For(seed, stream: 0x5341_4D50UL);
+        return rng.SampleWithoutReplacement(Count, maxWindows);
     }
 
     /// <summary>

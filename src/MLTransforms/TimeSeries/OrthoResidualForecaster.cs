@@ -92,8 +92,8 @@ public sealed class OrthoResidualForecastEstimator : IEstimator<OrthoResidualFor
         var (y, _, h) = VectorColumn.Read(input, _options.Ridge.TargetColumnName);
         var held = Enumerable.Range(0, rows).Where(r => r / 64 % 5 == 4).ToArray();
         var kept = Enumerable.Range(0, rows).Where(r => r / 64 % 5 != 4).ToArray();
-        var rng = new Random(_options.Seed);
-        rng.Shuffle(kept);
+        var rng = Core.Numerics.SplitMix64.For(_options.Seed, stream: 0x5245_5344UL);
+        rng.Shuffle(kept.AsSpan());
         kept = kept.Take(_options.MaxTrainingWindows).ToArray();
         if (held.Length == 0) held = kept;
         return FitCorrections(ridge, Gather(x, t, kept), Gather(y, h, kept), Gather(x, t, held), Gather(y, h, held), sw);

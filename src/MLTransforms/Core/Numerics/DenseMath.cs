@@ -3,7 +3,11 @@ using System.Runtime.Intrinsics;
 
 namespace MLTransforms.Core.Numerics;
 
-/// <summary>Row-major double matrix products for the adapter fits (MathNet's managed provider is an order of magnitude slower at d = 384).</summary>
+/// <summary>
+/// The library's double-precision dense products (row-major arrays), the counterpart of <see cref="Gemm"/> for the
+/// adapter fits' moment matrices and optimiser: MathNet's managed provider is an order of magnitude slower at d = 384.
+/// Factorisations (Cholesky, symmetric eigendecomposition, SVD) and small products stay with MathNet.
+/// </summary>
 internal static class DenseMath
 {
     /// <summary>C (m x n) = A (m x k) B (k x n), row-major; tiles of 4 rows x 16 columns, 512-bit SIMD where available, rows in parallel.</summary>
@@ -31,6 +35,7 @@ internal static class DenseMath
         return t;
     }
 
+    /// <summary>The inner product of two equally long arrays (Frobenius inner product of same-shape matrices).</summary>
     public static double Dot(double[] a, double[] b) => TensorPrimitives.Dot<double>(a, b);
 
     private static void Tile(double[] a, double[] b, double[] c, int r0, int rows, int k, int n)

@@ -140,8 +140,9 @@ public sealed class OLinearOptions
 /// <param name="TrainWindows">Multivariate training windows.</param>
 /// <param name="ValidationWindows">Multivariate validation windows.</param>
 /// <param name="TrainTime">Wall time of the fit.</param>
-/// <param name="Gemm">The matrix-product backend used.</param>
-public sealed record OLinearFitInfo(IReadOnlyList<OLinearEpoch> Epochs, IReadOnlyList<int> BestEpochs, int TrainWindows, int ValidationWindows, TimeSpan TrainTime, GemmBackend Gemm)
+/// <param name="Blas">The library that ran the matrix products, for logs: the vendor and file of the native BLAS
+/// loaded (e.g. <c>OpenBLAS (libopenblas.so.0)</c>, <c>Accelerate (Accelerate)</c>), or <c>managed</c> for the built-in kernel.</param>
+public sealed record OLinearFitInfo(IReadOnlyList<OLinearEpoch> Epochs, IReadOnlyList<int> BestEpochs, int TrainWindows, int ValidationWindows, TimeSpan TrainTime, string Blas)
 {
     /// <summary>The kept epoch of the first (or only) network.</summary>
     public int BestEpoch => BestEpochs[0];
@@ -247,7 +248,7 @@ public sealed class OLinearForecastEstimator : VectorEstimator<OLinearForecaster
             best[k] = epochs.Where(e => e.IsBest).Select(e => e.Epoch).LastOrDefault();
             history.AddRange(epochs);
         }
-        var info = new OLinearFitInfo(history, best, train.Count, validation.Count, sw.Elapsed, Gemm.Current);
+        var info = new OLinearFitInfo(history, best, train.Count, validation.Count, sw.Elapsed, Gemm.BackendName);
         return new OLinearForecaster(OutputColumnName, InputColumnName, members, info);
     }
 }

@@ -185,8 +185,8 @@ internal readonly record struct DropoutPlan(float Rate, ulong StepSeed, int Firs
     {
         for (int w = 0; w * perWindow < x.Length; w++)
         {
-            var rng = new SplitMix(Stream(site, FirstWindow + w));
-            rng.Dropout(mask.Slice(w * perWindow, perWindow), Rate);
+            var rng = new SplitMix64(Stream(site, FirstWindow + w));
+            Fill(ref rng, mask.Slice(w * perWindow, perWindow), Rate);
         }
         TensorPrimitives.Multiply(x, mask[..x.Length], x);
     }
@@ -194,66 +194,26 @@ internal readonly record struct DropoutPlan(float Rate, ulong StepSeed, int Firs
     /// <summary>A mask shared by the whole batch (NormLin's token-mixing matrix is dropped once per step).</summary>
     public void FillShared(Span<float> mask, int site)
     {
-        var rng = new SplitMix(Stream(site, -1));
-        rng.Dropout(mask, Rate);
+        var rng = new SplitMix64(Stream(site, -1));
+        Fill(ref rng, mask, Rate);
     }
 
     private ulong Stream(int site, int window)
     {
-        var mix = new SplitMix(StepSeed ^ ((ulong)(uint)site << 32 | (uint)window));
+        var mix = new SplitMix64(StepSeed ^ ((ulong)(uint)site << 32 | (uint)window));
         return mix.Next();
     }
-}
 
-/// <summary>A small, fast, seedable generator (SplitMix64) for initialisation, shuffling and dropout masks.</summary>
-internal struct SplitMix
-{
-    private ulong _state;
-
-    public SplitMix(ulong seed) => _state = seed;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong Next()
-    {
-        ulong z = _state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
-
-    /// <summary>Uniform in [0, 1).</summary>
-    public float NextFloat() => (Next() >> 40) * (1f / (1 << 24));
-
-    /// <summary>Uniform in [0, 1) with double precision.</summary>
-    public double NextDouble() => (Next() >> 11) * (1.0 / (1UL << 53));
-
-    /// <summary>Standard normal (Box-Muller).</summary>
-    public double NextGaussian()
-    {
-        double u1 = 1 - NextDouble(), u2 = NextDouble();
-        return Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
-    }
-
-    /// <summary>Inverted-dropout mask: 0 with probability p, else 1 / (1 - p).</summary>
-    public void Dropout(Span<float> mask, float p)
+    /// <summary>Inverted-dropout mask: 0 with probability p, else 1 / (1 - p); two mask values per 64-bit draw.</summary>
+    private static void Fill(ref SplitMix64 rng, Span<float> mask, float p)
     {
         float keep = 1f / (1f - p);
         uint threshold = (uint)(p * 4294967296.0);
         for (int i = 0; i < mask.Length; i += 2)
         {
-            ulong r = Next();
+            ulong r = rng.Next();
             mask[i] = (uint)r < threshold ? 0f : keep;
             if (i + 1 < mask.Length) mask[i + 1] = (uint)(r >> 32) < threshold ? 0f : keep;
-        }
-    }
-
-    /// <summary>Fisher-Yates shuffle.</summary>
-    public void Shuffle(Span<int> items)
-    {
-        for (int i = items.Length - 1; i > 0; i--)
-        {
-            int j = (int)(Next() % (ulong)(i + 1));
-            (items[i], items[j]) = (items[j], items[i]);
         }
     }
 }

@@ -106,7 +106,7 @@ internal sealed class OLinearNetwork
     /// RevIN (1, 0), phi ~ N(0, 1), NormLin W = I + N(0, 1), delta1 = delta2 = 0.</summary>
     public void Initialise(ulong seed)
     {
-        var rng = new SplitMix(seed);
+        var rng = new SplitMix64(seed);
         var p = Values;
         var s = Shape;
         int n = s.Channels, d = s.Embedding, t = s.Lookback, h = s.Horizon, m = s.ModelWidth, f = s.FeedForwardWidth;
@@ -130,7 +130,7 @@ internal sealed class OLinearNetwork
         void Uniform(ParameterSlice slice, int fanIn)
         {
             float bound = 1f / MathF.Sqrt(fanIn);
-            foreach (ref var v in slice.Of(p)) v = (2 * rng.NextFloat() - 1) * bound;
+            foreach (ref var v in slice.Of(p)) v = (2 * rng.NextSingle() - 1) * bound;
         }
     }
 
