@@ -102,3 +102,36 @@ public class ForecasterContractTests
         public float[] Input { get; set; } = [];
     }
 }
+
+/// <summary>The authors' presets.</summary>
+public class OLinearPresetTests
+{
+    [Theory]
+    [InlineData(OLinearDataset.ETTh1, 96, 5e-4, 0.2f, 2)]
+    [InlineData(OLinearDataset.ETTh1, 720, 1e-4, 0.2f, 2)]
+    [InlineData(OLinearDataset.ETTm1, 336, 1e-4, 0.1f, 2)]
+    [InlineData(OLinearDataset.ETTm1, 720, 1e-4, 0.2f, 2)]
+    [InlineData(OLinearDataset.ETTh2, 720, 2e-4, 0.3f, 3)]
+    [InlineData(OLinearDataset.ETTm2, 96, 1e-4, 0.2f, 1)]
+    [InlineData(OLinearDataset.Weather, 192, 1e-3, 0f, 2)]
+    public void PresetHasTheScriptsSettings(OLinearDataset dataset, int horizon, double lr, float dropout, int blocks)
+    {
+        var o = OLinearPresets.Authors(dataset, horizon, seed: 3);
+        Assert.Equal((lr, dropout, blocks, 3), (o.LearningRate, o.Dropout, o.Blocks, o.Seed!.Value));
+        // ETTh1 and ETTm1 are exactly the settings behind the published figures.
+        if (dataset is OLinearDataset.ETTh1 or OLinearDataset.ETTm1)
+        {
+            var old = OLinearOptions.AuthorsRecipe(dataset.ToString(), horizon, 3);
+            Assert.Equal((old.LearningRate, old.Dropout, old.Blocks, old.ModelWidth, old.MaxEpochs), (o.LearningRate, o.Dropout, o.Blocks, o.ModelWidth, o.MaxEpochs));
+        }
+    }
+
+    [Fact]
+    public void UnknownDataSetFallsBackToTheDefaults()
+    {
+        var o = OLinearPresets.Authors(OLinearDataset.Other, 96);
+        var d = new OLinearOptions();
+        Assert.Equal((d.LearningRate, d.Dropout, d.Blocks, d.MaxEpochs), (o.LearningRate, o.Dropout, o.Blocks, o.MaxEpochs));
+        Assert.Equal(new[] { 128, 32 }, new[] { OLinearPresets.Authors(OLinearDataset.Exchange, 192).ModelWidth, OLinearPresets.Authors(OLinearDataset.Exchange, 192).BatchSize });
+    }
+}
