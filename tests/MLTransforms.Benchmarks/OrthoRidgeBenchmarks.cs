@@ -20,7 +20,7 @@ public class OrthoRidgeBenchmarks
     public void Setup()
     {
         string path = Path.Combine(FindRoot(), "..", "shared", "data", "timeseries", "ETTh1.csv");
-        _split = ForecastSplit.Create(MultivariateSeries.LoadCsv(path), 96, 96);
+        _split = ForecastSplit.Create(MultivariateSeries.LoadCsv(path), 96, 96, SplitProtocol.EttHourly);
     }
 
     [Benchmark(Baseline = true)]

@@ -26,7 +26,7 @@ public class ReadmeExamplesTests
     public void ReadmeTimeSeriesCallsWork()
     {
         var series = MLTransforms.TimeSeries.MultivariateSeries.LoadCsv(TestData.Repo("data/timeseries/ETTh1.csv"));
-        var split = MLTransforms.TimeSeries.ForecastSplit.Create(series, lookback: 96, horizon: 96, MLTransforms.TimeSeries.SplitProtocol.Auto);
+        var split = MLTransforms.TimeSeries.ForecastSplit.Create(series, lookback: 96, horizon: 96, MLTransforms.TimeSeries.SplitProtocol.EttHourly);
         Assert.NotNull(split);
     }
 }

@@ -89,7 +89,7 @@ public sealed class OLinearScenario : IScenario
             int h = horizons[hi];
             options.EnsembleSize = PerHorizon(ensemble, hi);
             if (epochCaps != null) options.MaxEpochs = PerHorizon(epochCaps, hi);
-            var split = ForecastSplit.Create(series, lookback, h);
+            var split = ForecastSplit.Create(series, lookback, h, ForecastScenario.ProtocolFor(name));
             Add("RepeatLast", h, ForecastEvaluation.RepeatLast(split.Test), 0);
             var sw = Stopwatch.StartNew();
             var ridge = ml.Forecasting.OrthoRidge().Fit(split);
@@ -109,7 +109,8 @@ public sealed class OLinearScenario : IScenario
             string label = model.EnsembleSize == 1 ? "OLinear" : $"OLinear x{model.EnsembleSize}";
             // One C# pass over the test windows: scored here, and the reference for ONNX Runtime below.
             var testInputs = MultivariateWindows.Inputs(split.Test);
-            var forecast = model.Forecast(testInputs, split.Test.WindowsPerChannel);
+            var forecast = new float[testInputs.Length / model.InputSize * model.OutputSize];
+            model.Forecast(testInputs, forecast);
             Add(label, h, ForecastEvaluation.Score(forecast, MultivariateWindows.Targets(split.Test), split.Test.Count), seconds);
             var epochs = model.FitInfo.Epochs;
             results.Add(new ResultRow(Name, $"{name} {label} T={lookback} H={h} epochs / best / s per epoch",
@@ -179,7 +180,7 @@ public sealed class OLinearScenario : IScenario
     /// compares with the C# forecast <paramref name="expected"/>.</summary>
     private IEnumerable<ResultRow> OnnxCheck(OLinearForecaster model, float[] x, float[] expected)
     {
-        var bytes = model.ToOnnx("X", "Y");
+        var bytes = model.ToOnnxBytes(inputName: "X", outputName: "Y");
         using var so = new SessionOptions { IntraOpNumThreads = 2, InterOpNumThreads = 1 };
         using var session = new InferenceSession(bytes, so);
         int count = x.Length / model.InputSize;

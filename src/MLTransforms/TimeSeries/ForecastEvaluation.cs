@@ -13,23 +13,17 @@ public static class ForecastEvaluation
     /// <summary>Forecasts one window: input (T values) to forecast (H values).</summary>
     public delegate void Forecast(ReadOnlySpan<float> input, Span<float> forecast);
 
-    /// <summary>MSE and MAE of <paramref name="forecast"/> over every window of <paramref name="windows"/>.</summary>
+    /// <summary>MSE and MAE of <paramref name="forecast"/> over every window of <paramref name="windows"/>
+    /// (channel-independent windows of T values; scored by <see cref="Score"/>).</summary>
     public static ForecastMetrics Evaluate(WindowSet windows, Forecast forecast)
     {
         ArgumentNullException.ThrowIfNull(windows);
         ArgumentNullException.ThrowIfNull(forecast);
-        var pred = new float[windows.Horizon];
-        var diff = new float[windows.Horizon];
-        double se = 0, ae = 0;
+        int h = windows.Horizon;
+        var pred = new float[(long)windows.Count * h];
         for (int w = 0; w < windows.Count; w++)
-        {
-            forecast(windows.Input(w), pred);
-            System.Numerics.Tensors.TensorPrimitives.Subtract(pred, windows.Target(w), diff);
-            se += System.Numerics.Tensors.TensorPrimitives.SumOfSquares(diff);
-            ae += System.Numerics.Tensors.TensorPrimitives.SumOfMagnitudes(diff);
-        }
-        double n = (double)windows.Count * windows.Horizon;
-        return new ForecastMetrics(se / n, ae / n, windows.Count);
+            forecast(windows.Input(w), pred.AsSpan(w * h, h));
+        return Score(pred, windows.TargetArray(), windows.Count);
     }
 
     /// <summary>MSE and MAE of <paramref name="forecast"/> against <paramref name="target"/> (same length and layout),
@@ -44,13 +38,25 @@ public static class ForecastEvaluation
         return new ForecastMetrics(se / forecast.Length, ae / forecast.Length, windows);
     }
 
-    /// <summary>MSE and MAE of a fitted forecaster (input length T, output length H).</summary>
-    public static ForecastMetrics Evaluate(WindowSet windows, VectorTransformer forecaster)
+    /// <summary>MSE and MAE of a fitted forecaster over every window of <paramref name="windows"/>: the batch of
+    /// <see cref="IForecaster.Forecast(ReadOnlySpan{float}, Span{float})"/> scored by <see cref="Score"/>. Windows are
+    /// per channel (T values) when <see cref="IForecaster.Channels"/> is 1, else multivariate (T x N time-major, one
+    /// per start row, <see cref="OLinear.MultivariateWindows"/>); <see cref="ForecastMetrics.Windows"/> counts
+    /// per-channel windows either way.</summary>
+    /// <exception cref="ArgumentException">The forecaster's T, H or N differ from the windows'.</exception>
+    public static ForecastMetrics Evaluate(WindowSet windows, IForecaster forecaster)
     {
+        ArgumentNullException.ThrowIfNull(windows);
         ArgumentNullException.ThrowIfNull(forecaster);
-        if (forecaster.InputSize != windows.Lookback || forecaster.OutputSize != windows.Horizon)
-            throw new ArgumentException($"Forecaster maps {forecaster.InputSize} -> {forecaster.OutputSize} values; the windows are {windows.Lookback} -> {windows.Horizon}.", nameof(forecaster));
-        return Evaluate(windows, (x, y) => forecaster.Transform(x).CopyTo(y));
+        bool multivariate = forecaster.Channels > 1;
+        if (forecaster.Lookback != windows.Lookback || forecaster.Horizon != windows.Horizon || multivariate && forecaster.Channels != windows.ChannelCount)
+            throw new ArgumentException($"Forecaster is T = {forecaster.Lookback}, H = {forecaster.Horizon}, N = {forecaster.Channels}; the windows are " +
+                $"T = {windows.Lookback}, H = {windows.Horizon}, N = {windows.ChannelCount}.", nameof(forecaster));
+        var inputs = multivariate ? OLinear.MultivariateWindows.Inputs(windows) : windows.InputArray();
+        var targets = multivariate ? OLinear.MultivariateWindows.Targets(windows) : windows.TargetArray();
+        var pred = new float[targets.Length];
+        forecaster.Forecast(inputs, pred);
+        return Score(pred, targets, windows.Count);
     }
 
     /// <summary>The repeat-last-value baseline: every forecast step equals the window's last value.</summary>

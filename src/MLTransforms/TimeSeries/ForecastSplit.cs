@@ -5,23 +5,46 @@ using MLTransforms.Core.Pipeline;
 namespace MLTransforms.TimeSeries;
 
 /// <summary>How a series is cut into train, validation and test rows (the long-horizon forecasting protocol of
-/// Informer / Autoformer / Time-Series-Library, used by DLinear and OLinear).</summary>
+/// Informer / Autoformer / Time-Series-Library, used by DLinear and OLinear). Always chosen explicitly: nothing is
+/// inferred from the series' name.</summary>
 public enum SplitProtocol
 {
-    /// <summary><see cref="EttHourly"/> for a series named <c>ETTh*</c>, <see cref="EttMinute"/> for <c>ETTm*</c>,
-    /// otherwise <see cref="Ratio"/>.</summary>
-    Auto,
-
-    /// <summary>Train rows [0, 8640), validation [8640 - T, 11520), test [11520 - T, 14400); later rows unused.</summary>
+    /// <summary>ETT hourly data (ETTh1, ETTh2): 12 / 4 / 4 months of 24 rows a day. Train rows [0, 8640),
+    /// validation [8640 - T, 11520), test [11520 - T, 14400); later rows unused.</summary>
     EttHourly,
 
-    /// <summary>The hourly boundaries times 4 (15-minute data): train [0, 34560), validation [34560 - T, 46080),
-    /// test [46080 - T, 57600).</summary>
+    /// <summary>ETT 15-minute data (ETTm1, ETTm2): the hourly boundaries times 4 (96 rows a day): train [0, 34560),
+    /// validation [34560 - T, 46080), test [46080 - T, 57600).</summary>
     EttMinute,
 
-    /// <summary>First 70% of rows train, last 20% test, the rest validation; validation and test start T rows early
-    /// so their first window's input lies in the previous part.</summary>
-    Ratio,
+    /// <summary>Any other data: the first <see cref="ForecastSplitOptions.TrainFraction"/> of the rows train, the last
+    /// <see cref="ForecastSplitOptions.TestFraction"/> test, the rows between validation; validation and test start T
+    /// rows early so their first window's input lies in the previous part.</summary>
+    Ratios,
+}
+
+/// <summary>Settings of <see cref="ForecastSplit.Create(MultivariateSeries, int, int, ForecastSplitOptions)"/>.</summary>
+public sealed class ForecastSplitOptions
+{
+    /// <summary>The protocol (default <see cref="SplitProtocol.Ratios"/>; ETT data uses the ETT protocols).</summary>
+    public SplitProtocol Protocol { get; set; } = SplitProtocol.Ratios;
+
+    /// <summary>Under <see cref="SplitProtocol.Ratios"/>: train rows = floor(TrainFraction x rows) (default 0.7).</summary>
+    public double TrainFraction { get; set; } = 0.7;
+
+    /// <summary>Under <see cref="SplitProtocol.Ratios"/>: test rows = floor(TestFraction x rows) (default 0.2); the
+    /// validation part is what lies between (0.1 of the rows by default), as Time-Series-Library computes it.</summary>
+    public double TestFraction { get; set; } = 0.2;
+
+    /// <summary>Checks the settings (called by <see cref="ForecastSplit.Create(MultivariateSeries, int, int, ForecastSplitOptions)"/>).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range; the message names it.</exception>
+    public void Validate()
+    {
+        SchemaChecks.CheckOption(Enum.IsDefined(Protocol), nameof(Protocol), Protocol, "EttHourly, EttMinute or Ratios");
+        SchemaChecks.CheckOption(TrainFraction > 0 && TrainFraction < 1, nameof(TrainFraction), TrainFraction, "in (0, 1)");
+        SchemaChecks.CheckOption(TestFraction > 0 && TrainFraction + TestFraction < 1, nameof(TestFraction), TestFraction,
+            $"in (0, 1 - TrainFraction = {1 - TrainFraction:G3}) so that validation rows remain");
+    }
 }
 
 /// <summary>
@@ -48,7 +71,7 @@ public sealed class ForecastSplit
     /// <summary>The raw series.</summary>
     public MultivariateSeries Series { get; }
 
-    /// <summary>The protocol used (never <see cref="SplitProtocol.Auto"/>).</summary>
+    /// <summary>The protocol used.</summary>
     public SplitProtocol Protocol { get; }
 
     /// <summary>Input window length T.</summary>
@@ -108,29 +131,34 @@ public sealed class ForecastSplit
     /// <summary>The z-scored train rows of every channel (what OrthoTrans bases are fitted on).</summary>
     public float[][] TrainChannels() => Scaled.Select(c => c[Train.RowStart..Train.RowEnd]).ToArray();
 
-    /// <summary>Resolves <see cref="SplitProtocol.Auto"/> from a series name: <c>ETTh*</c> hourly, <c>ETTm*</c> 15-minute.</summary>
-    public static SplitProtocol Resolve(SplitProtocol protocol, string seriesName)
-    {
-        if (protocol != SplitProtocol.Auto) return protocol;
-        if (seriesName.StartsWith("ETTh", StringComparison.OrdinalIgnoreCase)) return SplitProtocol.EttHourly;
-        if (seriesName.StartsWith("ETTm", StringComparison.OrdinalIgnoreCase)) return SplitProtocol.EttMinute;
-        return SplitProtocol.Ratio;
-    }
-
-    /// <summary>Splits <paramref name="series"/>, z-scores it with train statistics and defines the windows.</summary>
+    /// <summary>Splits <paramref name="series"/> under <paramref name="protocol"/> (default fractions for
+    /// <see cref="SplitProtocol.Ratios"/>), z-scores it with train statistics and defines the windows.</summary>
     /// <param name="series">The series.</param>
     /// <param name="lookback">Input length T, positive.</param>
     /// <param name="horizon">Forecast length H, positive.</param>
-    /// <param name="protocol">The split protocol; <see cref="SplitProtocol.Auto"/> reads the series name.</param>
+    /// <param name="protocol">The split protocol: <see cref="SplitProtocol.EttHourly"/> / <see cref="SplitProtocol.EttMinute"/>
+    /// for the ETT data sets, <see cref="SplitProtocol.Ratios"/> otherwise.</param>
     /// <exception cref="ArgumentOutOfRangeException">T or H not positive, or the series too short for the protocol
     /// (every part must hold at least one window).</exception>
     /// <exception cref="InvalidOperationException">A channel is constant over the train rows (cannot be z-scored).</exception>
-    public static ForecastSplit Create(MultivariateSeries series, int lookback, int horizon, SplitProtocol protocol = SplitProtocol.Auto)
+    public static ForecastSplit Create(MultivariateSeries series, int lookback, int horizon, SplitProtocol protocol)
+        => Create(series, lookback, horizon, new ForecastSplitOptions { Protocol = protocol });
+
+    /// <summary>Splits <paramref name="series"/> as <paramref name="options"/> says, z-scores it with train statistics
+    /// and defines the windows.</summary>
+    /// <inheritdoc cref="Create(MultivariateSeries, int, int, SplitProtocol)"/>
+    /// <param name="series">The series.</param>
+    /// <param name="lookback">Input length T, positive.</param>
+    /// <param name="horizon">Forecast length H, positive.</param>
+    /// <param name="options">Protocol and, for <see cref="SplitProtocol.Ratios"/>, the fractions.</param>
+    public static ForecastSplit Create(MultivariateSeries series, int lookback, int horizon, ForecastSplitOptions options)
     {
         ArgumentNullException.ThrowIfNull(series);
         SchemaChecks.CheckOption(lookback > 0, nameof(lookback), lookback, "positive");
         SchemaChecks.CheckOption(horizon > 0, nameof(horizon), horizon, "positive");
-        protocol = Resolve(protocol, series.Name);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var protocol = options.Protocol;
         int n = series.Length;
         int trainEnd, valEnd, testEnd;
         switch (protocol)
@@ -141,11 +169,11 @@ public sealed class ForecastSplit
                 (trainEnd, valEnd, testEnd) = (8640 * unit, 11520 * unit, 14400 * unit);
                 if (n < testEnd)
                     throw new ArgumentOutOfRangeException(nameof(series), n,
-                        $"Series '{series.Name}' has {n} rows; the {protocol} protocol needs at least {testEnd}. Use SplitProtocol.Ratio for other data.");
+                        $"Series '{series.Name}' has {n} rows; the {protocol} protocol needs at least {testEnd}. Use SplitProtocol.Ratios for other data.");
                 break;
             default:
-                trainEnd = (int)(0.7 * n);
-                int testRows = (int)(0.2 * n);
+                trainEnd = (int)(options.TrainFraction * n);
+                int testRows = (int)(options.TestFraction * n);
                 valEnd = n - testRows;
                 testEnd = n;
                 break;

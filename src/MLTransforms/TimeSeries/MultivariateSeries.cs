@@ -31,7 +31,7 @@ public sealed class MultivariateSeries
         Length = channels[0].Length;
     }
 
-    /// <summary>A name for the series (the file name for CSV input); <see cref="SplitProtocol.Auto"/> reads it.</summary>
+    /// <summary>A name for the series (the file name for CSV input), for messages; the split protocol is chosen explicitly, never from the name.</summary>
     public string Name { get; }
 
     /// <summary>Names of the channels, in order.</summary>
@@ -126,7 +126,7 @@ public sealed class MultivariateSeries
     /// <summary>Reads numeric scalar columns of an <see cref="IDataView"/> (rows in time order) into a series.</summary>
     /// <param name="data">The data.</param>
     /// <param name="columnNames">Columns to read (Single, Double or integer); <see langword="null"/>: every numeric scalar column.</param>
-    /// <param name="name">A name for the series (e.g. <c>ETTh1</c>, read by <see cref="SplitProtocol.Auto"/>).</param>
+    /// <param name="name">A name for the series (e.g. <c>ETTh1</c>), used in messages.</param>
     /// <param name="missing">What to do with NaN or infinite values.</param>
     public static MultivariateSeries FromDataView(IDataView data, IEnumerable<string>? columnNames = null,
         string name = "series", MissingValueHandling missing = MissingValueHandling.Throw)

@@ -23,8 +23,12 @@ public sealed class OrthoResidualOptions
     /// <summary>Validation windows used to choose each correction's shrinkage.</summary>
     public int MaxValidationWindows { get; set; } = 20000;
 
-    /// <summary>Seed of the window subsampling.</summary>
-    public int Seed { get; set; }
+    /// <summary>The seed used when <see cref="Seed"/> is <see langword="null"/>.</summary>
+    public const int DefaultSeed = 0;
+
+    /// <summary>Seed of the window subsampling and of the ML.NET context the correction models are trained in.
+    /// Default <see langword="null"/>: <see cref="DefaultSeed"/> (0).</summary>
+    public int? Seed { get; set; }
 
     /// <summary>Feature column the trainer reads (its default is <c>Features</c>).</summary>
     public string FeatureColumnName { get; set; } = "Features";
@@ -32,8 +36,22 @@ public sealed class OrthoResidualOptions
     /// <summary>Label column the trainer reads (its default is <c>Label</c>).</summary>
     public string LabelColumnName { get; set; } = "Label";
 
-    /// <summary>Settings of the underlying ridge forecaster.</summary>
+    /// <summary>Settings of the underlying ridge forecaster (default: <see cref="OrthoRidgeOptions"/>'s defaults).</summary>
     public OrthoRidgeOptions Ridge { get; set; } = new();
+
+    /// <summary>Checks every option (called when the estimator is created); messages name the option.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    public void Validate()
+    {
+        SchemaChecks.CheckOption(Components > 0, nameof(Components), Components, "positive");
+        SchemaChecks.CheckOption(FeatureComponents > 0, nameof(FeatureComponents), FeatureComponents, "positive");
+        SchemaChecks.CheckOption(MaxTrainingWindows > 0, nameof(MaxTrainingWindows), MaxTrainingWindows, "positive");
+        SchemaChecks.CheckOption(MaxValidationWindows > 0, nameof(MaxValidationWindows), MaxValidationWindows, "positive");
+        SchemaChecks.CheckOption(!string.IsNullOrWhiteSpace(FeatureColumnName), nameof(FeatureColumnName), FeatureColumnName, "a column name");
+        SchemaChecks.CheckOption(!string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), LabelColumnName, "a column name");
+        SchemaChecks.CheckOption(Ridge is not null, nameof(Ridge), null, "ridge settings");
+        Ridge!.Validate();
+    }
 }
 
 /// <summary>
@@ -59,14 +77,13 @@ public sealed class OrthoResidualForecastEstimator : IEstimator<OrthoResidualFor
         ArgumentException.ThrowIfNullOrWhiteSpace(inputColumnName);
         _trainer = trainer;
         _options = options ?? new OrthoResidualOptions();
-        SchemaChecks.CheckOption(_options.Components > 0, nameof(OrthoResidualOptions.Components), _options.Components, "positive");
-        SchemaChecks.CheckOption(_options.FeatureComponents > 0, nameof(OrthoResidualOptions.FeatureComponents), _options.FeatureComponents, "positive");
-        SchemaChecks.CheckOption(_options.MaxTrainingWindows > 0, nameof(OrthoResidualOptions.MaxTrainingWindows), _options.MaxTrainingWindows, "positive");
-        SchemaChecks.CheckOption(_options.MaxValidationWindows > 0, nameof(OrthoResidualOptions.MaxValidationWindows), _options.MaxValidationWindows, "positive");
+        _options.Validate();
         _output = outputColumnName;
         _input = inputColumnName;
         _ridge = catalog.OrthoRidge(outputColumnName, inputColumnName, _options.Ridge);
     }
+
+    private int Seed => _options.Seed ?? OrthoResidualOptions.DefaultSeed;
 
     /// <summary>Fits on a <see cref="ForecastSplit"/>: the ridge on all train windows, the trainer on a subsample,
     /// shrinkage on (a subsample of) the validation windows.</summary>
@@ -75,8 +92,8 @@ public sealed class OrthoResidualForecastEstimator : IEstimator<OrthoResidualFor
         ArgumentNullException.ThrowIfNull(split);
         var sw = Stopwatch.StartNew();
         var ridge = _ridge.Fit(split);
-        var tr = split.Train.Sample(_options.MaxTrainingWindows, _options.Seed);
-        var va = split.Validation.Sample(_options.MaxValidationWindows, _options.Seed + 1);
+        var tr = split.Train.Sample(_options.MaxTrainingWindows, Seed);
+        var va = split.Validation.Sample(_options.MaxValidationWindows, Seed + 1);
         return FitCorrections(ridge, split.Train.InputArray(tr), split.Train.TargetArray(tr),
             split.Validation.InputArray(va), split.Validation.TargetArray(va), sw);
     }
@@ -92,7 +109,7 @@ public sealed class OrthoResidualForecastEstimator : IEstimator<OrthoResidualFor
         var (y, _, h) = VectorColumn.Read(input, _options.Ridge.TargetColumnName);
         var held = Enumerable.Range(0, rows).Where(r => r / 64 % 5 == 4).ToArray();
         var kept = Enumerable.Range(0, rows).Where(r => r / 64 % 5 != 4).ToArray();
-        var rng = Core.Numerics.SplitMix64.For(_options.Seed, stream: 0x5245_5344UL);
+        var rng = Core.Numerics.SplitMix64.For(Seed, stream: 0x5245_5344UL);
         rng.Shuffle(kept.AsSpan());
         kept = kept.Take(_options.MaxTrainingWindows).ToArray();
         if (held.Length == 0) held = kept;
@@ -119,7 +136,7 @@ public sealed class OrthoResidualForecastEstimator : IEstimator<OrthoResidualFor
         int t = ridge.Lookback, h = ridge.Horizon;
         int k = Math.Min(_options.Components, h), f = Math.Min(_options.FeatureComponents, t);
         var features = new ResidualFeatures(_options.FeatureColumnName, _input, ridge, f, k);
-        var ml = new MLContext(_options.Seed);
+        var ml = new MLContext(Seed);
         var (trainFeatures, trainResid) = Residuals(ridge, features, x, y, k);
         var (valFeatures, valResid) = Residuals(ridge, features, vx, vy, k);
         int n = x.Length / t, nv = vx.Length / t;
@@ -143,7 +160,8 @@ public sealed class OrthoResidualForecastEstimator : IEstimator<OrthoResidualFor
         int t = ridge.Lookback, h = ridge.Horizon, n = x.Length / t, fs = features.OutputSize;
         var feats = new float[n * fs];
         var resid = new float[n * k];
-        var pred = ridge.Forecast(x);
+        var pred = new float[n * h];
+        ridge.Forecast(x, pred);
         var diff = new float[h];
         for (int r = 0; r < n; r++)
         {
@@ -181,15 +199,17 @@ public sealed class OrthoResidualForecastEstimator : IEstimator<OrthoResidualFor
 /// model per corrected coefficient, then y = M x + sum_i g_i f_i p_H,i. Works in PredictionEngine; temporary columns
 /// are dropped.
 /// </summary>
-public sealed class OrthoResidualForecaster : ITransformer
+public sealed class OrthoResidualForecaster : IForecaster
 {
     private readonly TransformerChain<ITransformer> _chain;
     private readonly float[] _shrink;
+    private readonly MLContext _ml; // the fit's context (seeded from the options), reused to score
 
     internal OrthoResidualForecaster(MLContext ml, OrthoRidgeForecaster ridge, VectorTransformer features, ITransformer[] models,
         float[] shrink, string output, string input, OrthoResidualOptions options, TimeSpan trainTime)
     {
         Ridge = ridge;
+        _ml = ml;
         _shrink = shrink;
         TrainTime = trainTime;
         var parts = new List<ITransformer> { features };
@@ -231,28 +251,71 @@ public sealed class OrthoResidualForecaster : ITransformer
     /// <inheritdoc/>
     public IDataView Transform(IDataView input) => _chain.Transform(input);
 
-    void ICanSaveModel.Save(ModelSaveContext ctx) => throw new NotSupportedException($"{nameof(OrthoResidualForecaster)} cannot be saved into an ML.NET model file.");
+    /// <summary>Lookback T.</summary>
+    public int Lookback => Ridge.Lookback;
 
-    /// <summary>Forecasts windows (row-major, n x T) into n x H, in one batch through the chain.</summary>
-    public float[] Forecast(MLContext mlContext, float[] windows)
+    /// <summary>Horizon H.</summary>
+    public int Horizon => Ridge.Horizon;
+
+    /// <summary>Channels per window: 1 (channel-independent).</summary>
+    public int Channels => 1;
+
+    private const string NoOnnx = "Its correction models are ML.NET regression models fed by an MLTransforms feature step that has no " +
+        "ONNX graph yet, so neither mlContext.Model.Save (which stores MLTransforms steps as ONNX) nor ONNX export can hold it. " +
+        "Supported route: save or export the ridge part (Ridge, an OrthoRidgeForecaster), or refit from the saved options.";
+
+    void ICanSaveModel.Save(ModelSaveContext ctx) => throw new NotSupportedException($"{nameof(OrthoResidualForecaster)} cannot be saved into an ML.NET model file. {NoOnnx}");
+
+    /// <inheritdoc/>
+    /// <exception cref="NotSupportedException">Always, for now; the message gives the reason and the supported route.</exception>
+    public global::Onnx.ModelProto ToOnnxModel(OnnxGraphForm form = OnnxGraphForm.Batched, string? inputName = null, string? outputName = null)
+        => throw new NotSupportedException($"{nameof(OrthoResidualForecaster)} has no ONNX form. {NoOnnx}");
+
+    /// <inheritdoc/>
+    /// <exception cref="NotSupportedException">Always, for now (see <see cref="ToOnnxModel"/>).</exception>
+    public byte[] ToOnnxBytes(OnnxGraphForm form = OnnxGraphForm.Batched, string? inputName = null, string? outputName = null)
+        => Google.Protobuf.MessageExtensions.ToByteArray(ToOnnxModel(form, inputName, outputName));
+
+    /// <inheritdoc/>
+    public ForecastMetrics Evaluate(WindowSet windows) => ForecastEvaluation.Evaluate(windows, this);
+
+    /// <inheritdoc/>
+    public float[] Forecast(ReadOnlySpan<float> window)
     {
-        ArgumentNullException.ThrowIfNull(mlContext);
+        if (window.Length != Lookback)
+            throw new ArgumentException($"Got {window.Length} values; one window is T = {Lookback} values.", nameof(window));
+        var result = new float[Horizon];
+        Forecast(window, result);
+        return result;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>The batch goes through the transformer chain once (features, every correction model, combination).</remarks>
+    public void Forecast(ReadOnlySpan<float> windows, Span<float> forecasts)
+    {
         int t = Ridge.Lookback, h = Ridge.Horizon;
         if (windows.Length % t != 0)
             throw new ArgumentException($"Window data holds {windows.Length} values, not a multiple of the lookback {t}.", nameof(windows));
         int n = windows.Length / t;
+        if (forecasts.Length != n * h)
+            throw new ArgumentException($"Forecast buffer holds {forecasts.Length} values; {n} windows need {n} x {h}.", nameof(forecasts));
+        var rows = new WindowRow[n];
+        for (int r = 0; r < n; r++)
+        {
+            var x = windows.Slice(r * t, t);
+            SchemaChecks.CheckFinite(x, Ridge.InputColumnName, r);
+            rows[r] = new WindowRow { Input = x.ToArray() };
+        }
         var schema = SchemaDefinition.Create(typeof(WindowRow));
         schema[nameof(WindowRow.Input)].ColumnName = Ridge.InputColumnName;
         schema[nameof(WindowRow.Input)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, t);
-        var data = mlContext.Data.LoadFromEnumerable(Enumerable.Range(0, n).Select(r => new WindowRow { Input = windows.AsSpan(r * t, t).ToArray() }), schema);
-        var result = new float[n * h];
+        var data = _ml.Data.LoadFromEnumerable(rows, schema);
         int row = 0;
         foreach (var v in Transform(data).GetColumn<float[]>(Ridge.OutputColumnName))
-            v.CopyTo(result, h * row++);
-        return result;
+            v.CopyTo(forecasts.Slice(h * row++, h));
     }
 
-    /// <summary>A window row for <see cref="Forecast"/>.</summary>
+    /// <summary>A window row for <see cref="Forecast(ReadOnlySpan{float}, Span{float})"/>.</summary>
     private sealed class WindowRow
     {
         public float[] Input { get; set; } = [];

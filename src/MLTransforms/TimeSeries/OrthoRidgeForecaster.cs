@@ -50,6 +50,19 @@ public sealed class OrthoRidgeOptions
     /// choose penalties (then the model is refitted on all rows). Set false to hold nothing out and use the first
     /// penalty and shape.</summary>
     public bool HoldOutValidation { get; set; } = true;
+
+    /// <summary>Checks every option (called when the estimator is created); messages name the option.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    public void Validate()
+    {
+        SchemaChecks.CheckOption(Penalties is { Length: > 0 } && Penalties.All(p => p >= 0 && double.IsFinite(p)),
+            nameof(Penalties), Penalties?.Length, "a non-empty list of finite values >= 0");
+        SchemaChecks.CheckOption(PenaltyShapes is { Length: > 0 } && PenaltyShapes.All(double.IsFinite),
+            nameof(PenaltyShapes), PenaltyShapes?.Length, "a non-empty list of finite values");
+        SchemaChecks.CheckOption(LevelPenalties is { Length: > 0 } && LevelPenalties.All(p => p > 0 && double.IsFinite(p)),
+            nameof(LevelPenalties), LevelPenalties?.Length, "a non-empty list of finite values > 0");
+        SchemaChecks.CheckOption(OutputComponents is null or > 0, nameof(OutputComponents), OutputComponents, "positive");
+    }
 }
 
 /// <summary>
@@ -68,13 +81,7 @@ public sealed class OrthoRidgeForecastEstimator : VectorEstimator<OrthoRidgeFore
         : base(outputColumnName, inputColumnName)
     {
         _options = options ?? new OrthoRidgeOptions();
-        SchemaChecks.CheckOption(_options.Penalties is { Length: > 0 } && _options.Penalties.All(p => p >= 0 && double.IsFinite(p)),
-            nameof(OrthoRidgeOptions.Penalties), _options.Penalties?.Length, "a non-empty list of finite values >= 0");
-        SchemaChecks.CheckOption(_options.PenaltyShapes is { Length: > 0 } && _options.PenaltyShapes.All(double.IsFinite),
-            nameof(OrthoRidgeOptions.PenaltyShapes), _options.PenaltyShapes?.Length, "a non-empty list of finite values");
-        SchemaChecks.CheckOption(_options.LevelPenalties is { Length: > 0 } && _options.LevelPenalties.All(p => p > 0 && double.IsFinite(p)),
-            nameof(OrthoRidgeOptions.LevelPenalties), _options.LevelPenalties?.Length, "a non-empty list of finite values > 0");
-        SchemaChecks.CheckOption(_options.OutputComponents is null or > 0, nameof(OrthoRidgeOptions.OutputComponents), _options.OutputComponents, "positive");
+        _options.Validate();
     }
 
     /// <summary>
@@ -106,7 +113,7 @@ public sealed class OrthoRidgeForecastEstimator : VectorEstimator<OrthoRidgeFore
     /// <param name="protocol">Split protocol.</param>
     /// <param name="progress">Reports each candidate's lookback and validation MSE.</param>
     public LookbackSelection FitSelectingLookback(MultivariateSeries series, int horizon, IReadOnlyList<int> lookbacks,
-        SplitProtocol protocol = SplitProtocol.Auto, IProgress<(int Lookback, double ValidationMse)>? progress = null)
+        SplitProtocol protocol, IProgress<(int Lookback, double ValidationMse)>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(series);
         SchemaChecks.CheckOption(lookbacks is { Count: > 0 }, nameof(lookbacks), lookbacks?.Count, "a non-empty list");
@@ -273,7 +280,7 @@ public sealed record OrthoRidgeFitInfo(IReadOnlyList<double> Penalties, IReadOnl
 /// forecast <c>Vector&lt;Single, H&gt;</c>, y = M x with M = P_H^T B P_T (I - 1 1^T / T) + 1 1^T / T under
 /// mean removal (the mean handling folded into the matrix). ONNX: one MatMul.
 /// </summary>
-public sealed class OrthoRidgeForecaster : VectorTransformer
+public sealed class OrthoRidgeForecaster : VectorTransformer, IForecaster
 {
     private readonly float[] _weights; // H x T row-major
     private readonly OrthoRidgeForecastEstimator? _estimator;
@@ -339,17 +346,17 @@ public sealed class OrthoRidgeForecaster : VectorTransformer
 
     internal OrthoRidgeForecaster Refit(WindowMoments all, Stopwatch sw) => _estimator!.Refit(this, all, sw);
 
-    /// <summary>Forecasts every window of <paramref name="windows"/> (row-major, n x T) into n x H.</summary>
-    public float[] Forecast(ReadOnlySpan<float> windows)
-    {
-        if (windows.Length % InputSize != 0)
-            throw new ArgumentException($"Window data holds {windows.Length} values, not a multiple of the lookback {InputSize}.", nameof(windows));
-        int n = windows.Length / InputSize;
-        var result = new float[n * OutputSize];
-        for (int w = 0; w < n; w++)
-            Map(windows.Slice(w * InputSize, InputSize), result.AsSpan(w * OutputSize, OutputSize), default);
-        return result;
-    }
+    /// <summary>Channels per window: 1 (channel-independent; each channel's windows are forecast alike).</summary>
+    public int Channels => 1;
+
+    /// <inheritdoc/>
+    public void Forecast(ReadOnlySpan<float> windows, Span<float> forecasts) => Transform(windows, forecasts);
+
+    /// <inheritdoc/>
+    public float[] Forecast(ReadOnlySpan<float> window) => Transform(window);
+
+    /// <inheritdoc/>
+    public ForecastMetrics Evaluate(WindowSet windows) => ForecastEvaluation.Evaluate(windows, this);
 
     /// <inheritdoc/>
     protected override void Map(ReadOnlySpan<float> input, Span<float> output, Span<float> scratch)

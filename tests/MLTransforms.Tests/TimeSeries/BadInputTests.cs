@@ -12,10 +12,10 @@ public class BadInputTests
     [Fact]
     public void SeriesShorterThanLookbackPlusHorizonIsRejected()
     {
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => ForecastSplit.Create(Sine(100), 48, 24));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => ForecastSplit.Create(Sine(100), 48, 24, SplitProtocol.Ratios));
         Assert.Contains("too short", e.Message);
         Assert.Contains("48 + horizon 24", e.Message);
-        var ett = Assert.Throws<ArgumentOutOfRangeException>(() => ForecastSplit.Create(Sine(5000, "ETTh2"), 96, 96));
+        var ett = Assert.Throws<ArgumentOutOfRangeException>(() => ForecastSplit.Create(Sine(5000, "ETTh2"), 96, 96, SplitProtocol.EttHourly));
         Assert.Contains("needs at least 14400", ett.Message);
     }
 
@@ -25,7 +25,7 @@ public class BadInputTests
     [InlineData(24, 0, "horizon")]
     public void NonPositiveLookbackOrHorizonIsRejected(int t, int h, string option)
     {
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => ForecastSplit.Create(Sine(1000), t, h));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => ForecastSplit.Create(Sine(1000), t, h, SplitProtocol.Ratios));
         Assert.Equal(option, e.ParamName);
     }
 
@@ -33,7 +33,7 @@ public class BadInputTests
     public void ConstantChannelIsRejectedByName()
     {
         var series = MultivariateSeries.FromChannels(["ok", "flat"], [Enumerable.Range(0, 500).Select(i => (float)i).ToArray(), Enumerable.Repeat(4f, 500).ToArray()]);
-        var e = Assert.Throws<InvalidOperationException>(() => ForecastSplit.Create(series, 24, 12));
+        var e = Assert.Throws<InvalidOperationException>(() => ForecastSplit.Create(series, 24, 12, SplitProtocol.Ratios));
         Assert.Contains("'flat'", e.Message);
         Assert.Contains("constant", e.Message);
         var basis = Assert.Throws<InvalidOperationException>(() => OrthoTransBasis.Fit([Enumerable.Repeat(2f, 100).ToArray()], 10));
@@ -64,9 +64,9 @@ public class BadInputTests
     public void ForecasterRejectsAWindowColumnOfTheWrongLength()
     {
         var ml = new MLContext(1);
-        var split = ForecastSplit.Create(Sine(2000), 32, 8);
+        var split = ForecastSplit.Create(Sine(2000), 32, 8, SplitProtocol.Ratios);
         var model = ml.Forecasting.OrthoRidge().Fit(split);
-        var other = ForecastSplit.Create(Sine(2000), 16, 8).Test.ToDataView(ml);
+        var other = ForecastSplit.Create(Sine(2000), 16, 8, SplitProtocol.Ratios).Test.ToDataView(ml);
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => model.Transform(other));
         Assert.Contains("expected Vector<Single, 32>, got Vector<Single, 16>", e.Message);
         Assert.Throws<ArgumentException>(() => model.Transform(new float[31]));

@@ -16,7 +16,7 @@ public class ForecastEvaluationTests
     [Fact]
     public void ScoreAgreesWithPerWindowEvaluation()
     {
-        var test = ForecastSplit.Create(Ett.ETTh1, 24, 12).Test;
+        var test = ForecastSplit.Create(Ett.ETTh1, 24, 12, SplitProtocol.EttHourly).Test;
         var metrics = ForecastEvaluation.RepeatLast(test);
         var forecast = new float[test.Count * test.Horizon];
         var target = test.TargetArray();

@@ -13,7 +13,7 @@ public class ForecastSplitTests
     [InlineData(336, 96, 8209, 2785, 2785)]
     public void EttHourlyProtocolHasTheStandardWindowCounts(int t, int h, int train, int val, int test)
     {
-        var split = ForecastSplit.Create(Ett.ETTh1, t, h);
+        var split = ForecastSplit.Create(Ett.ETTh1, t, h, SplitProtocol.EttHourly);
         Assert.Equal(SplitProtocol.EttHourly, split.Protocol);
         Assert.Equal(train, split.Train.WindowsPerChannel);
         Assert.Equal(val, split.Validation.WindowsPerChannel);
@@ -27,7 +27,7 @@ public class ForecastSplitTests
     [Fact]
     public void WindowsAreStrideOneViewsOfTheZScoredSeriesWithTheirTargetsRightAfter()
     {
-        var split = ForecastSplit.Create(Ett.ETTh1, 96, 96);
+        var split = ForecastSplit.Create(Ett.ETTh1, 96, 96, SplitProtocol.EttHourly);
         var test = split.Test;
         int w = 3 * test.WindowsPerChannel + 10; // channel 3, 11th window
         Assert.Equal(3, test.ChannelOf(w));
@@ -43,7 +43,7 @@ public class ForecastSplitTests
     [Fact]
     public void ZScoringUsesTrainStatisticsOnly()
     {
-        var split = ForecastSplit.Create(Ett.ETTh1, 96, 96);
+        var split = ForecastSplit.Create(Ett.ETTh1, 96, 96, SplitProtocol.EttHourly);
         for (int c = 0; c < split.ChannelCount; c++)
         {
             var train = split.ScaledChannel(c)[..8640];
@@ -65,8 +65,8 @@ public class ForecastSplitTests
     public void RatioProtocolSplitsSeventyTenTwenty()
     {
         var ili = MultivariateSeries.LoadCsv(TestData.Shared("timeseries/national_illness.csv"));
-        var split = ForecastSplit.Create(ili, 36, 24);
-        Assert.Equal(SplitProtocol.Ratio, split.Protocol);
+        var split = ForecastSplit.Create(ili, 36, 24, SplitProtocol.Ratios);
+        Assert.Equal(SplitProtocol.Ratios, split.Protocol);
         Assert.Equal((0, 676), (split.Train.RowStart, split.Train.RowEnd));
         Assert.Equal((676 - 36, 966 - 193), (split.Validation.RowStart, split.Validation.RowEnd));
         Assert.Equal((966 - 193 - 36, 966), (split.Test.RowStart, split.Test.RowEnd));
@@ -77,7 +77,7 @@ public class ForecastSplitTests
     public void EttMinuteProtocolIsFourTimesTheHourly()
     {
         var series = MultivariateSeries.FromChannels(["a"], [Enumerable.Range(0, 57600).Select(i => MathF.Sin(i * 0.01f)).ToArray()], "ETTm2");
-        var split = ForecastSplit.Create(series, 96, 96);
+        var split = ForecastSplit.Create(series, 96, 96, SplitProtocol.EttMinute);
         Assert.Equal(SplitProtocol.EttMinute, split.Protocol);
         Assert.Equal((46080 - 96, 57600), (split.Test.RowStart, split.Test.RowEnd));
         Assert.Equal(34560 - 192 + 1, split.Train.WindowsPerChannel);
@@ -86,7 +86,7 @@ public class ForecastSplitTests
     [Fact]
     public void WindowDataViewHasVectorColumnsOfTheLookbackAndHorizon()
     {
-        var split = ForecastSplit.Create(Ett.ETTh1, 48, 24);
+        var split = ForecastSplit.Create(Ett.ETTh1, 48, 24, SplitProtocol.EttHourly);
         var view = split.Test.ToDataView(new MLContext(1));
         Assert.Equal("Vector<Single, 48>", SchemaChecks.Describe(view.Schema["Input"].Type));
         Assert.Equal("Vector<Single, 24>", SchemaChecks.Describe(view.Schema["Target"].Type));

@@ -21,7 +21,7 @@ public class OrthoResidualTests
     public void TreeCorrectionsOnDecorrelatedCoefficientsDoNotHurtOnValidationAndServeOneLiveWindow()
     {
         var ml = new MLContext(1);
-        var split = ForecastSplit.Create(Ett.ETTh1, 48, 24);
+        var split = ForecastSplit.Create(Ett.ETTh1, 48, 24, SplitProtocol.EttHourly);
         var trainer = ml.Regression.Trainers.FastTree(numberOfLeaves: 8, numberOfTrees: 20, minimumExampleCountPerLeaf: 20);
         var model = ml.Forecasting.OrthoResidual(trainer, options: new OrthoResidualOptions
         {
@@ -32,7 +32,7 @@ public class OrthoResidualTests
 
         var val = split.Validation;
         var windows = val.Sample(3000, 2 + 1);
-        var forecast = model.Forecast(ml, val.InputArray(windows));
+        var forecast = model.ForecastAll(val.InputArray(windows));
         double ridgeSe = 0, residualSe = 0;
         for (int i = 0; i < windows.Length; i++)
         {
@@ -61,10 +61,10 @@ public class OrthoResidualTests
     public void AnyRegressionTrainerFitsTheCoefficients()
     {
         var ml = new MLContext(1);
-        var split = ForecastSplit.Create(Ett.ETTh1, 24, 12);
+        var split = ForecastSplit.Create(Ett.ETTh1, 24, 12, SplitProtocol.EttHourly);
         var sdca = ml.Transforms.NormalizeMinMax("Features").Append(ml.Regression.Trainers.Sdca(maximumNumberOfIterations: 5));
         var model = ml.Forecasting.OrthoResidual(sdca, options: new OrthoResidualOptions { Components = 2, MaxTrainingWindows = 2000, MaxValidationWindows = 2000 }).Fit(split);
-        var forecast = model.Forecast(ml, split.Test.InputArray([0, 1, 2]));
+        var forecast = model.ForecastAll(split.Test.InputArray([0, 1, 2]));
         Assert.Equal(3 * 12, forecast.Length);
         Assert.All(forecast, v => Assert.True(float.IsFinite(v)));
         // A linear trainer on (mostly) linear features of the ridge's own residual finds little to add.

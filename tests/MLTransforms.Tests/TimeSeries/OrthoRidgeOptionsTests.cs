@@ -17,7 +17,7 @@ public class OrthoRidgeOptionsTests
     public void LookbackChosenOnValidationPrefersOneThatSeesAWholePeriod()
     {
         var series = Periodic(3000, 60);
-        var selection = new MLContext(1).Forecasting.OrthoRidge().FitSelectingLookback(series, 24, [8, 72]);
+        var selection = new MLContext(1).Forecasting.OrthoRidge().FitSelectingLookback(series, 24, [8, 72], SplitProtocol.Ratios);
         Assert.Equal(72, selection.Split.Lookback);
         Assert.Equal(72, selection.Forecaster.Lookback);
         Assert.True(selection.ValidationMse[72] < selection.ValidationMse[8]);
@@ -27,7 +27,7 @@ public class OrthoRidgeOptionsTests
     public void AHeavilyPenalisedLevelFeatureGivesPlainMeanRemoval()
     {
         var ml = new MLContext(1);
-        var split = ForecastSplit.Create(Ett.ETTh1, 48, 24);
+        var split = ForecastSplit.Create(Ett.ETTh1, 48, 24, SplitProtocol.EttHourly);
         var common = new OrthoRidgeOptions { Penalties = [1e-3], PenaltyShapes = [0], PerCoefficient = false };
         var mean = ml.Forecasting.OrthoRidge(options: common).Fit(split);
         var level = ml.Forecasting.OrthoRidge(options: new OrthoRidgeOptions
@@ -51,7 +51,7 @@ public class OrthoRidgeOptionsTests
     public void OutputTruncationLimitsTheForecastToTheLeadingTargetComponents()
     {
         var ml = new MLContext(1);
-        var split = ForecastSplit.Create(Ett.ETTh1, 48, 24);
+        var split = ForecastSplit.Create(Ett.ETTh1, 48, 24, SplitProtocol.EttHourly);
         var model = ml.Forecasting.OrthoRidge(options: new OrthoRidgeOptions { OutputComponents = 3, Normalization = WindowNormalization.None }).Fit(split);
         Assert.True(model.FitInfo.OutputComponents <= 3);
         // The forecast lies in the span of the first three output basis vectors.
@@ -65,7 +65,7 @@ public class OrthoRidgeOptionsTests
     public void GivenBasesAreUsedAndMatchFittedOnes()
     {
         var ml = new MLContext(1);
-        var split = ForecastSplit.Create(Ett.ETTh1, 48, 24);
+        var split = ForecastSplit.Create(Ett.ETTh1, 48, 24, SplitProtocol.EttHourly);
         var fitted = ml.Forecasting.OrthoRidge().Fit(split);
         var reused = ml.Forecasting.OrthoRidge(options: new OrthoRidgeOptions { Bases = [fitted.OutputBasis, fitted.InputBasis] }).Fit(split);
         Assert.Same(fitted.InputBasis, reused.InputBasis);
@@ -76,7 +76,7 @@ public class OrthoRidgeOptionsTests
     [Fact]
     public void PerChannelBasesAreEachOrthonormal()
     {
-        var split = ForecastSplit.Create(Ett.ETTh1, 24, 24);
+        var split = ForecastSplit.Create(Ett.ETTh1, 24, 24, SplitProtocol.EttHourly);
         var bases = OrthoTransBasis.FitPerChannel(split.TrainChannels(), 24);
         Assert.Equal(7, bases.Length);
         foreach (var b in bases)

@@ -11,7 +11,7 @@ public class OrthoRidgeTests
     public void SharedPenaltyRidgeIsInvariantToTheOrthogonalBasis()
     {
         // Plain ridge on the original windows vs the OrthoTrans-domain solver with one shared penalty.
-        var split = ForecastSplit.Create(Ett.ETTh1, 24, 12);
+        var split = ForecastSplit.Create(Ett.ETTh1, 24, 12, SplitProtocol.EttHourly);
         const double rel = 1e-2;
         var forecaster = new MLContext(1).Forecasting.OrthoRidge(options: new OrthoRidgeOptions
         {
@@ -35,7 +35,7 @@ public class OrthoRidgeTests
 
 public class OrthoRidgeForecasterTests
 {
-    private static readonly Lazy<ForecastSplit> Split96 = new(() => ForecastSplit.Create(Ett.ETTh1, 96, 96));
+    private static readonly Lazy<ForecastSplit> Split96 = new(() => ForecastSplit.Create(Ett.ETTh1, 96, 96, SplitProtocol.EttHourly));
     private static readonly Lazy<OrthoRidgeForecaster> Ridge96 = new(() => new MLContext(1).Forecasting.OrthoRidge().Fit(Split96.Value));
 
     [Fact]
@@ -98,7 +98,7 @@ public class OrthoRidgeForecasterTests
         const int rows = 32;
         var batch = Split96.Value.Test.InputArray(Enumerable.Range(0, rows).Select(i => i * 500).ToArray());
         var onnx = OrthoTransTransformerTests.RunOnnx(model, batch, rows);
-        var expected = model.Forecast(batch);
+        var expected = model.ForecastAll(batch);
         for (int i = 0; i < expected.Length; i++) Assert.True(Math.Abs(expected[i] - onnx[i]) < 1e-4, $"{i}: {expected[i]} vs {onnx[i]}");
     }
 
@@ -106,7 +106,7 @@ public class OrthoRidgeForecasterTests
     public void FitsFromADataViewOfWindowsInAPipeline()
     {
         var ml = new MLContext(1);
-        var split = ForecastSplit.Create(Ett.ETTh1, 48, 24);
+        var split = ForecastSplit.Create(Ett.ETTh1, 48, 24, SplitProtocol.EttHourly);
         var train = ml.Data.TakeRows(split.Train.ToDataView(ml), 20000);
         var model = ml.Forecasting.OrthoRidge("Forecast", "Input").Fit(train);
         Assert.True(model.FitInfo.ValidationWindows > 0);
@@ -122,7 +122,7 @@ public class OrthoRidgeForecasterTests
     public void PerCoefficientPenaltiesValidateNoWorseThanOneSharedPenalty()
     {
         var ml = new MLContext(1);
-        var split = ForecastSplit.Create(Ett.ETTh1, 48, 48);
+        var split = ForecastSplit.Create(Ett.ETTh1, 48, 48, SplitProtocol.EttHourly);
         var per = ml.Forecasting.OrthoRidge().Fit(split);
         var shared = ml.Forecasting.OrthoRidge(options: new OrthoRidgeOptions { PerCoefficient = false }).Fit(split);
         Assert.True(per.FitInfo.ValidationMse <= shared.FitInfo.ValidationMse + 1e-9);

@@ -61,7 +61,7 @@ public class OrthoTransBasisTests
     [Fact]
     public void EtthLeadingEigenvaluesCarryMostOfTheTraceAndTheBasisIsOrthogonal()
     {
-        var split = ForecastSplit.Create(Ett.ETTh1, 96, 96);
+        var split = ForecastSplit.Create(Ett.ETTh1, 96, 96, SplitProtocol.EttHourly);
         var basis = OrthoTransBasis.Fit(split.TrainChannels(), 96);
         Assert.Equal(96, basis.Eigenvalues.Sum(), 6);
         for (int i = 1; i < 96; i++) Assert.True(basis.Eigenvalues[i] <= basis.Eigenvalues[i - 1]);

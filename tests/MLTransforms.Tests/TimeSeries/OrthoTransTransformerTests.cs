@@ -12,7 +12,7 @@ namespace MLTransforms.Tests.TimeSeries;
 
 public class OrthoTransTransformerTests
 {
-    private static readonly Lazy<ForecastSplit> Split = new(() => ForecastSplit.Create(Ett.ETTh1, 48, 24));
+    private static readonly Lazy<ForecastSplit> Split = new(() => ForecastSplit.Create(Ett.ETTh1, 48, 24, SplitProtocol.EttHourly));
 
     private static IDataView Windows(MLContext ml, int take = 3000)
         => ml.Data.TakeRows(Split.Value.Train.ToDataView(ml), take);
@@ -125,7 +125,7 @@ public class OrthoTransTransformerTests
     {
         var ml = new MLContext(1);
         var model = ml.Transforms.OrthoTrans("Z", "Input").Fit(Windows(ml));
-        var other = ForecastSplit.Create(Ett.ETTh1, 32, 24).Test.ToDataView(ml);
+        var other = ForecastSplit.Create(Ett.ETTh1, 32, 24, SplitProtocol.EttHourly).Test.ToDataView(ml);
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => model.Transform(other));
         Assert.Contains("expected Vector<Single, 48>, got Vector<Single, 32>", e.Message);
         Assert.Contains("'Input'", e.Message);

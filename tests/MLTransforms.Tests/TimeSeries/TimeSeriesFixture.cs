@@ -9,3 +9,14 @@ internal static class Ett
 
     public static MultivariateSeries ETTh1 => H1.Value;
 }
+
+/// <summary>Batch forecasting into a new array, for tests.</summary>
+internal static class ForecasterTestExtensions
+{
+    public static float[] ForecastAll(this IForecaster forecaster, ReadOnlySpan<float> windows)
+    {
+        var result = new float[windows.Length / (forecaster.Lookback * forecaster.Channels) * forecaster.Horizon * forecaster.Channels];
+        forecaster.Forecast(windows, result);
+        return result;
+    }
+}

@@ -6,7 +6,7 @@ public class WindowMomentsTests
     [Fact]
     public void LaggedGramMatchesTheDirectSumOverWindows()
     {
-        var split = ForecastSplit.Create(Ett.ETTh1, 24, 12);
+        var split = ForecastSplit.Create(Ett.ETTh1, 24, 12, SplitProtocol.EttHourly);
         var mo = WindowMoments.From(split.Train).Normalised(WindowNormalization.None);
         int t = 24, h = 12, n = split.Train.Count;
         var x = split.Train.InputArray();

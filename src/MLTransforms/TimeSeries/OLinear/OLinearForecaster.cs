@@ -60,9 +60,12 @@ public sealed class OLinearOptions
     /// <summary>Train on at most this many (shuffled) windows per epoch; <see langword="null"/>: all.</summary>
     public int? MaxTrainingWindows { get; set; }
 
+    /// <summary>The seed used when <see cref="Seed"/> is <see langword="null"/>.</summary>
+    public const int DefaultSeed = 1;
+
     /// <summary>Seed of the initialisation, the shuffling and the dropout masks (training is deterministic for a seed).
-    /// Network k of an ensemble uses <c>Seed + k</c>.</summary>
-    public int Seed { get; set; } = 1;
+    /// Network k of an ensemble uses <c>Seed + k</c>. Default <see langword="null"/>: <see cref="DefaultSeed"/> (1).</summary>
+    public int? Seed { get; set; }
 
     /// <summary>
     /// Number of networks trained, with seeds <see cref="Seed"/>, <see cref="Seed"/> + 1, ..., whose forecasts are
@@ -97,9 +100,9 @@ public sealed class OLinearOptions
     /// </summary>
     /// <param name="dataset">"ETTh1" or "ETTm1" (case-insensitive; the file name of the CSV without extension).</param>
     /// <param name="horizon">Forecast horizon H; 720 and longer take the H = 720 settings.</param>
-    /// <param name="seed">Seed of the run.</param>
+    /// <param name="seed">Seed of the run; <see langword="null"/>: <see cref="DefaultSeed"/>.</param>
     /// <exception cref="ArgumentException">No published settings for <paramref name="dataset"/>.</exception>
-    public static OLinearOptions AuthorsRecipe(string dataset, int horizon, int seed = 1)
+    public static OLinearOptions AuthorsRecipe(string dataset, int horizon, int? seed = null)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         SchemaChecks.CheckOption(horizon > 0, nameof(horizon), horizon, "positive");
@@ -113,7 +116,18 @@ public sealed class OLinearOptions
         return new OLinearOptions { LearningRate = lr, Dropout = dropout, Seed = seed };
     }
 
-    internal void Check()
+    /// <summary>A copy with <see cref="Seed"/> resolved, what the estimator trains with (later edits of this
+    /// instance do not change a constructed estimator).</summary>
+    internal OLinearOptions Resolved()
+    {
+        var copy = (OLinearOptions)MemberwiseClone();
+        copy.Seed ??= DefaultSeed;
+        return copy;
+    }
+
+    /// <summary>Checks every option (called when the estimator is created); messages name the option.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    public void Validate()
     {
         SchemaChecks.CheckOption(Embedding > 0, nameof(Embedding), Embedding, "positive");
         SchemaChecks.CheckOption(ModelWidth > 0, nameof(ModelWidth), ModelWidth, "positive");
@@ -168,8 +182,8 @@ public sealed class OLinearForecastEstimator : VectorEstimator<OLinearForecaster
     internal OLinearForecastEstimator(string outputColumnName, string inputColumnName, OLinearOptions? options)
         : base(outputColumnName, inputColumnName)
     {
-        _options = options ?? new OLinearOptions();
-        _options.Check();
+        _options = (options ?? new OLinearOptions()).Resolved();
+        _options.Validate();
     }
 
     /// <summary>Trains on a split under the standard protocol: bases and training windows from
@@ -243,7 +257,7 @@ public sealed class OLinearForecastEstimator : VectorEstimator<OLinearForecaster
         for (int k = 0; k < members.Length; k++)
         {
             members[k] = new OLinearNetwork(shape, inputBasis, outputBasis);
-            members[k].Initialise((ulong)(_options.Seed + k));
+            members[k].Initialise((ulong)(_options.Seed!.Value + k));
             var epochs = new OLinearTrainer(members[k], _options, k).Train(train, validation, _options.Cancellation);
             best[k] = epochs.Where(e => e.IsBest).Select(e => e.Epoch).LastOrDefault();
             history.AddRange(epochs);
@@ -257,7 +271,7 @@ public sealed class OLinearForecastEstimator : VectorEstimator<OLinearForecaster
 /// A trained OLinear forecaster: maps a multivariate window <c>Vector&lt;Single, T N&gt;</c> (time-major) to its
 /// forecast <c>Vector&lt;Single, H N&gt;</c> (time-major). Exports its forward pass to ONNX (<see cref="VectorTransformer.BuildOnnx"/>).
 /// </summary>
-public sealed class OLinearForecaster : VectorTransformer
+public sealed class OLinearForecaster : VectorTransformer, IForecaster
 {
     private readonly OLinearNetwork[] _members;
     private readonly ThreadLocal<OLinearNetwork.Workspace> _workspace;
@@ -301,25 +315,37 @@ public sealed class OLinearForecaster : VectorTransformer
         }
     }
 
-    /// <summary>Forecasts <paramref name="count"/> windows at once (count x T x N values in, count x H x N out).</summary>
-    public float[] Forecast(ReadOnlySpan<float> windows, int count)
+    /// <inheritdoc/>
+    /// <remarks>Runs the networks on blocks of up to 128 windows (one matrix product per layer and block).</remarks>
+    public void Forecast(ReadOnlySpan<float> windows, Span<float> forecasts)
     {
-        if (count < 0 || windows.Length != count * InputSize)
-            throw new ArgumentException($"Got {windows.Length} values for {count} windows; expected {count} x {InputSize}.", nameof(windows));
+        if (windows.Length % InputSize != 0)
+            throw new ArgumentException($"Got {windows.Length} values; expected whole windows of T x N = {Lookback} x {Channels} = {InputSize}.", nameof(windows));
+        int count = windows.Length / InputSize;
+        if (forecasts.Length != count * OutputSize)
+            throw new ArgumentException($"Forecast buffer holds {forecasts.Length} values; {count} windows need {count} x {OutputSize}.", nameof(forecasts));
         for (int w = 0; w < count; w++)
             SchemaChecks.CheckFinite(windows.Slice(w * InputSize, InputSize), InputColumnName, w);
         const int Batch = 128;
         var ws = new OLinearNetwork.Workspace(Shape, Math.Min(Batch, Math.Max(count, 1)));
-        var result = new float[count * OutputSize];
         for (int start = 0; start < count; start += Batch)
         {
             int b = Math.Min(Batch, count - start);
             for (int k = 0; k < _members.Length; k++)
             {
                 _members[k].Forward(ws, windows.Slice(start * InputSize, b * InputSize), b, DropoutPlan.None);
-                Accumulate(ws.Forecast.AsSpan(0, b * OutputSize), result.AsSpan(start * OutputSize, b * OutputSize), k);
+                Accumulate(ws.Forecast.AsSpan(0, b * OutputSize), forecasts.Slice(start * OutputSize, b * OutputSize), k);
             }
         }
+    }
+
+    /// <inheritdoc/>
+    public float[] Forecast(ReadOnlySpan<float> window)
+    {
+        if (window.Length != InputSize)
+            throw new ArgumentException($"Got {window.Length} values; one window is T x N = {Lookback} x {Channels} = {InputSize}.", nameof(window));
+        var result = new float[OutputSize];
+        Forecast(window, result);
         return result;
     }
 
@@ -330,27 +356,8 @@ public sealed class OLinearForecaster : VectorTransformer
         else TensorPrimitives.Lerp(mean, forecast, 1f / (k + 1), mean);
     }
 
-    /// <summary>MSE and MAE over every window, step and channel of <paramref name="windows"/> (the standard metric;
-    /// <see cref="ForecastMetrics.Windows"/> counts per-channel windows, as the channel-independent forecasters do).</summary>
-    public ForecastMetrics Evaluate(WindowSet windows)
-    {
-        ArgumentNullException.ThrowIfNull(windows);
-        if (windows.Lookback != Lookback || windows.Horizon != Horizon || windows.ChannelCount != Channels)
-            throw new ArgumentException($"Forecaster is T = {Lookback}, H = {Horizon}, N = {Channels}; the windows are T = {windows.Lookback}, H = {windows.Horizon}, N = {windows.ChannelCount}.", nameof(windows));
-        var f = Forecast(MultivariateWindows.Inputs(windows), windows.WindowsPerChannel);
-        return ForecastEvaluation.Score(f, MultivariateWindows.Targets(windows), windows.Count);
-    }
-
-    /// <summary>The forward pass as a standalone ONNX model (opset 21): input <paramref name="inputName"/> float
-    /// [batch, T N], output <paramref name="outputName"/> float [batch, H N], both time-major.</summary>
-    public byte[] ToOnnx(string inputName = "Input", string outputName = "Forecast")
-    {
-        var g = new OnnxGraphBuilder();
-        g.AddInput(inputName, null, InputSize);
-        g.AddNode("Identity", [BuildOnnx(g, inputName)], outputName);
-        g.AddOutput(outputName, null, OutputSize);
-        return Google.Protobuf.MessageExtensions.ToByteArray(g.ToModel($"OLinear forecaster T={Lookback} H={Horizon} N={Channels}"));
-    }
+    /// <inheritdoc/>
+    public ForecastMetrics Evaluate(WindowSet windows) => ForecastEvaluation.Evaluate(windows, this);
 
     /// <inheritdoc/>
     /// <remarks>The graph computes the same function as the C# forward pass, with the linear chains folded at export:

@@ -115,7 +115,7 @@ internal sealed class OLinearTrainer(OLinearNetwork network, OLinearOptions opti
     {
         var shape = network.Shape;
         int bs = options.BatchSize, shardSize = (bs + Shards - 1) / Shards;
-        var rng = new SplitMix64((ulong)(options.Seed + member) * 0x9E3779B97F4A7C15UL + 12345);
+        var rng = new SplitMix64((ulong)((options.Seed ?? OLinearOptions.DefaultSeed) + member) * 0x9E3779B97F4A7C15UL + 12345);
         var p = network.Values;
         var shards = Enumerable.Range(0, Shards).Select(_ => new Shard(shape, shardSize, p.Length)).ToArray();
         var m1 = new float[p.Length];

@@ -9,7 +9,7 @@ namespace MLTransforms.Tests.TimeSeries.OLinear;
 
 public class OLinearForecasterTests
 {
-    private static readonly Lazy<ForecastSplit> Split = new(() => ForecastSplit.Create(Ett.ETTh1, 24, 12));
+    private static readonly Lazy<ForecastSplit> Split = new(() => ForecastSplit.Create(Ett.ETTh1, 24, 12, SplitProtocol.EttHourly));
 
     /// <summary>A small network trained briefly on ETTh1 (T = 24, H = 12): seconds, not minutes.</summary>
     internal static OLinearOptions Small(int seed = 1, int epochs = 2) => new()
@@ -55,8 +55,8 @@ public class OLinearForecasterTests
         var model = Trained.Value;
         var x = MultivariateWindows.Inputs(Split.Value.Test);
         int count = Split.Value.Test.WindowsPerChannel;
-        var expected = model.Forecast(x, count);
-        using var session = new InferenceSession(model.ToOnnx("X", "Y"));
+        var expected = model.ForecastAll(x);
+        using var session = new InferenceSession(model.ToOnnxBytes(inputName: "X", outputName: "Y"));
         var tensor = new DenseTensor<float>(x, [count, model.InputSize]);
         using var results = session.Run([NamedOnnxValue.CreateFromTensor("X", tensor)]);
         var actual = results.First().AsTensor<float>().ToArray();
@@ -65,7 +65,7 @@ public class OLinearForecasterTests
         for (int i = 0; i < actual.Length; i++) max = Math.Max(max, Math.Abs(actual[i] - expected[i]));
         Assert.True(max <= 1e-4, $"max |ORT - C#| = {max}");
         // The graph uses the operators the issue names.
-        var ops = global::Onnx.ModelProto.Parser.ParseFrom(model.ToOnnx()).Graph.Node.Select(n => n.OpType).ToHashSet();
+        var ops = global::Onnx.ModelProto.Parser.ParseFrom(model.ToOnnxBytes()).Graph.Node.Select(n => n.OpType).ToHashSet();
         Assert.Superset(new HashSet<string> { "MatMul", "Add", "Softplus", "ReduceSum", "Div", "LayerNormalization", "Gelu", "Transpose", "Reshape" }, ops);
     }
 
@@ -77,7 +77,7 @@ public class OLinearForecasterTests
         var view = ml.Data.TakeRows(MultivariateWindows.ToDataView(ml, Split.Value.Test), 20);
         var rows = model.Transform(view).GetColumn<float[]>("Forecast").ToArray();
         var x = MultivariateWindows.Inputs(Split.Value.Test).AsSpan(0, 20 * model.InputSize).ToArray();
-        var batch = model.Forecast(x, 20);
+        var batch = model.ForecastAll(x);
         for (int r = 0; r < 20; r++)
             for (int j = 0; j < model.OutputSize; j++)
                 Assert.Equal(batch[r * model.OutputSize + j], rows[r][j], 4);
@@ -101,7 +101,7 @@ public class OLinearForecasterTests
         Assert.Equal(model.OutputSize, ((VectorDataViewType)output.Schema["Forecast"].Type).Size);
         var reloaded = output.GetColumn<float[]>("Forecast").ToArray();
         var x = MultivariateWindows.Inputs(Split.Value.Test).AsSpan(0, 50 * model.InputSize).ToArray();
-        var expected = model.Forecast(x, 50);
+        var expected = model.ForecastAll(x);
         double max = 0;
         for (int r = 0; r < 50; r++)
             for (int j = 0; j < model.OutputSize; j++)
@@ -144,15 +144,15 @@ public class OLinearForecasterTests
 
         int count = 40;
         var x = MultivariateWindows.Inputs(Split.Value.Test).AsSpan(0, count * ensemble.InputSize).ToArray();
-        var mean = ensemble.Forecast(x, count);
-        var a = first.Forecast(x, count);
-        var b = second.Forecast(x, count);
+        var mean = ensemble.ForecastAll(x);
+        var a = first.ForecastAll(x);
+        var b = second.ForecastAll(x);
         for (int i = 0; i < mean.Length; i++) Assert.Equal((a[i] + b[i]) / 2, mean[i], 5);
         Assert.NotEqual(a, b);
         // One row through the pipeline path, and the exported graph (both networks, averaged by Mean).
         var row = ensemble.Transform(x.AsSpan(0, ensemble.InputSize));
         for (int j = 0; j < row.Length; j++) Assert.Equal(mean[j], row[j], 4);
-        using var session = new InferenceSession(ensemble.ToOnnx("X", "Y"));
+        using var session = new InferenceSession(ensemble.ToOnnxBytes(inputName: "X", outputName: "Y"));
         using var results = session.Run([NamedOnnxValue.CreateFromTensor("X", new DenseTensor<float>(x, [count, ensemble.InputSize]))]);
         var onnx = results.First().AsTensor<float>().ToArray();
         Assert.Equal(mean.Length, onnx.Length);
@@ -234,10 +234,10 @@ public class OLinearForecasterTests
         Assert.Throws<InvalidOperationException>(() => model.Transform(nan));
         var two = new float[2 * model.InputSize];
         two[model.InputSize + 5] = float.PositiveInfinity;
-        var bad = Assert.Throws<InvalidOperationException>(() => model.Forecast(two, 2));
+        var bad = Assert.Throws<InvalidOperationException>(() => model.ForecastAll(two));
         Assert.Contains("row 1", bad.Message);
-        Assert.Throws<ArgumentException>(() => model.Forecast(two, 3));
-        Assert.Throws<ArgumentException>(() => model.Evaluate(ForecastSplit.Create(Ett.ETTh1, 24, 6).Test));
+        Assert.Throws<ArgumentException>(() => model.Forecast(new float[2 * model.InputSize], new float[3]));
+        Assert.Throws<ArgumentException>(() => model.Evaluate(ForecastSplit.Create(Ett.ETTh1, 24, 6, SplitProtocol.EttHourly).Test));
         // Wrong column size in a pipeline.
         var wrong = ml.Data.LoadFromEnumerable(new[] { new { Input = new float[5] } });
         Assert.ThrowsAny<Exception>(() => model.GetOutputSchema(wrong.Schema));
