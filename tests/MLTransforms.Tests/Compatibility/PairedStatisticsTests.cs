@@ -38,10 +38,10 @@ public class PairedStatisticsTests
         foreach (var s in new[] { all, merged, single })
         {
             Assert.Equal(n, s.Count);
-            for (int j = 0; j < dx; j++) Assert.Equal(mx[j], s.MeanNew[j], 9);
-            for (int j = 0; j < dy; j++) Assert.Equal(my[j], s.MeanOld[j], 9);
-            for (int j = 0; j < sxy.Length; j++) Assert.Equal(sxy[j], s.NewOld[j], 7);
-            for (int j = 0; j < sxx.Length; j++) Assert.Equal(sxx[j], s.NewNew[j], 7);
+            for (int j = 0; j < dx; j++) Assert.Equal(mx[j], s.MeanNew[j], 1e-9);
+            for (int j = 0; j < dy; j++) Assert.Equal(my[j], s.MeanOld[j], 1e-9);
+            for (int j = 0; j < sxy.Length; j++) Assert.Equal(sxy[j], s.NewOld[j], 1e-7);
+            for (int j = 0; j < sxx.Length; j++) Assert.Equal(sxx[j], s.NewNew[j], 1e-7);
         }
         var swapped = all.Swapped();
         Assert.Equal(dy, swapped.NewSize);

@@ -51,7 +51,7 @@ public class RetrievalTests
             for (int j = 0; j < k; j++)
             {
                 Assert.Equal(all[j].i, idx[q * k + j]);
-                Assert.Equal(all[j].s, scores[q * k + j], 4);
+                Assert.Equal(all[j].s, scores[q * k + j], 1e-4);
             }
         }
         Assert.Throws<ArgumentException>(() => ExactSearch.TopK(queries, nq + 1, corpus, n, d, k));

@@ -144,7 +144,7 @@ public class OnnxPersistenceTests
         var engine = fresh.Model.CreatePredictionEngine<OnnxTestData.Digit, Prediction>(loaded);
         var digit = OnnxTestData.Digits(1)[0];
         var expected = ml.Model.CreatePredictionEngine<OnnxTestData.Digit, Prediction>(model).Predict(digit);
-        Assert.Equal(expected.Score, engine.Predict(digit).Score, 4);
+        Assert.Equal(expected.Score, engine.Predict(digit).Score, 1e-4);
     }
 
     [Fact]

@@ -65,8 +65,8 @@ public class OrthogonalRandomFeaturesTests
         pairs.Sort();
         double median = 0.5 * (pairs[pairs.Count / 2 - 1] + pairs[pairs.Count / 2]);
         var model = ml.Transforms.OrthogonalRandomFeatures("Out", "Features", rank: 512, gamma: 2).Fit(data);
-        Assert.Equal(median, model.DistanceScale, 0);
-        Assert.Equal(Math.Exp(-2 * SquaredDistance(rows[0], rows[1]) / model.DistanceScale), model.Kernel(rows[0], rows[1]), 6);
+        Assert.Equal(median, model.DistanceScale, 1.0);
+        Assert.Equal(Math.Exp(-2 * SquaredDistance(rows[0], rows[1]) / model.DistanceScale), model.Kernel(rows[0], rows[1]), 1e-6);
 
         var literal = ml.Transforms.OrthogonalRandomFeatures(new OrthogonalRandomFeaturesOptions
         {
@@ -92,9 +92,9 @@ public class OrthogonalRandomFeaturesTests
         Assert.Equal(100, model.OutputSize);
         var f = model.Transform(rows[3]);
         // k(x, x) = 1 exactly: each (cos, sin) pair has squared norm 1 / rank.
-        Assert.Equal(1.0, Dot(f, f), 5);
+        Assert.Equal(1.0, Dot(f, f), 1e-5);
         for (int i = 0; i < 50; i++)
-            Assert.Equal(1.0 / 50, f[2 * i] * f[2 * i] + f[2 * i + 1] * f[2 * i + 1], 5);
+            Assert.Equal(1.0 / 50, f[2 * i] * f[2 * i] + f[2 * i + 1] * f[2 * i + 1], 1e-5);
         // Three orthogonal-block features: rows of one block are orthogonal with equal norms.
         var r = model.Rotations[0];
         Assert.Equal(3, r.Blocks);
@@ -134,12 +134,12 @@ public class OrthogonalRandomFeaturesTests
         var norms = new List<double>();
         for (int i = 0; i < 24; i++)
         {
-            Assert.Equal(8, Row(fixedW, i, i), 2);
+            Assert.Equal(8, Row(fixedW, i, i), 1e-2);
             double chi = Math.Sqrt(Row(chiW, i, i));
             norms.Add(chi);
             // Same directions: the chi rows are the fixed rows rescaled.
             double cross = Enumerable.Range(0, 8).Sum(j => chiW[i, j] * fixedW[i, j]);
-            Assert.Equal(1.0, cross / (chi * Math.Sqrt(8)), 3);
+            Assert.Equal(1.0, cross / (chi * Math.Sqrt(8)), 1e-3);
             for (int k = 0; k < i; k++)
                 if (k / 8 == i / 8)
                     Assert.True(Math.Abs(Row(fixedW, i, k)) < 0.02, $"rows {i},{k} of one block are orthogonal");

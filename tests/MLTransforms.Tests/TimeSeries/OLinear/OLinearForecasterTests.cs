@@ -46,7 +46,7 @@ public class OLinearForecasterTests
         Assert.True(info.Epochs[0].TrainLoss > info.Epochs[^1].TrainLoss, "training loss did not fall");
         // The restored weights are the best epoch's: re-evaluating validation gives its loss.
         var trainer = new OLinearTrainer(model.Network, Small());
-        Assert.Equal(best.ValidationLoss, trainer.Evaluate(WindowSource.From(Split.Value.Validation), OLinearTrainer.StepWeights(12)), 4);
+        Assert.Equal(best.ValidationLoss, trainer.Evaluate(WindowSource.From(Split.Value.Validation), OLinearTrainer.StepWeights(12)), 1e-4);
     }
 
     [Fact]
@@ -80,7 +80,7 @@ public class OLinearForecasterTests
         var batch = model.ForecastAll(x);
         for (int r = 0; r < 20; r++)
             for (int j = 0; j < model.OutputSize; j++)
-                Assert.Equal(batch[r * model.OutputSize + j], rows[r][j], 4);
+                Assert.Equal(batch[r * model.OutputSize + j], rows[r][j], 1e-4);
         Assert.Equal(24 * 7, model.InputSize);
         Assert.Equal(12 * 7, model.OutputSize);
     }
@@ -147,11 +147,11 @@ public class OLinearForecasterTests
         var mean = ensemble.ForecastAll(x);
         var a = first.ForecastAll(x);
         var b = second.ForecastAll(x);
-        for (int i = 0; i < mean.Length; i++) Assert.Equal((a[i] + b[i]) / 2, mean[i], 5);
+        for (int i = 0; i < mean.Length; i++) Assert.Equal((a[i] + b[i]) / 2, mean[i], 1e-5);
         Assert.NotEqual(a, b);
         // One row through the pipeline path, and the exported graph (both networks, averaged by Mean).
         var row = ensemble.Transform(x.AsSpan(0, ensemble.InputSize));
-        for (int j = 0; j < row.Length; j++) Assert.Equal(mean[j], row[j], 4);
+        for (int j = 0; j < row.Length; j++) Assert.Equal(mean[j], row[j], 1e-4);
         using var session = new InferenceSession(ensemble.ToOnnxBytes(inputName: "X", outputName: "Y"));
         using var results = session.Run([NamedOnnxValue.CreateFromTensor("X", new DenseTensor<float>(x, [count, ensemble.InputSize]))]);
         var onnx = results.First().AsTensor<float>().ToArray();

@@ -116,7 +116,7 @@ public class OLinearGradientTests
             var ws = new OLinearNetwork.Workspace(s, count);
             net.Forward(ws, x.AsSpan(from * tn, count * tn), count, new DropoutPlan(0.3f, 99, from));
             for (int i = 0; i < count * hn; i++)
-                Assert.Equal(whole.Forecast[from * hn + i], ws.Forecast[i], 5);
+                Assert.Equal(whole.Forecast[from * hn + i], ws.Forecast[i], 1e-5);
             net.Backward(ws, w.AsSpan(from * hn, count * hn), gradParts);
         }
         double maxDiff = 0, maxAbs = 0;
@@ -161,7 +161,7 @@ public class OLinearGradientTests
         CheckInputGradient(x, v => { var y = new float[v.Length]; OLinearKernels.Gelu(v, y); return y; },
             (v, dy) => { var dx = new float[v.Length]; OLinearKernels.GeluBackward(v, dy, default, dx); return dx; }, "GELU");
         foreach (double v in new[] { -3.0, -1.0, -0.3, 0.0, 0.2, 0.7, 1.5, 2.5 })
-            Assert.Equal(MathNet.Numerics.SpecialFunctions.Erf(v), OLinearKernels.Erf((float)v), 6);
+            Assert.Equal(MathNet.Numerics.SpecialFunctions.Erf(v), OLinearKernels.Erf((float)v), 1e-6);
     }
 
     [Fact]
@@ -191,8 +191,8 @@ public class OLinearGradientTests
         for (int r = 0; r < rows; r++)
         {
             var z = Enumerable.Range(0, width).Select(j => (yv[r * width + j] - b[j]) / g[j]).ToArray();
-            Assert.Equal(0, z.Average(), 4);
-            Assert.Equal(1, z.Select(v => v * v).Average(), 3);
+            Assert.Equal(0, z.Average(), 1e-4);
+            Assert.Equal(1, z.Select(v => v * v).Average(), 1e-3);
         }
     }
 
@@ -206,7 +206,7 @@ public class OLinearGradientTests
         var a0 = Forward(w);
         for (int i = 0; i < n; i++)
         {
-            Assert.Equal(1f, a0.Skip(i * n).Take(n).Sum(), 5);
+            Assert.Equal(1f, a0.Skip(i * n).Take(n).Sum(), 1e-5);
             Assert.All(a0.Skip(i * n).Take(n), v => Assert.True(v > 0));
         }
         CheckInputGradient(w, Forward, (v, da) =>
