@@ -32,13 +32,17 @@ public static class ProgressiveMigration
     /// <param name="options">Adapter settings (default: centred Procrustes with spread matching).</param>
     /// <param name="seed">Seed of the choice of re-embedded items.</param>
     /// <param name="k">Metric cut-off.</param>
-    /// <param name="extraPairs">Further old -> new pairs added to every fit (e.g. queries embedded by both models), or null.</param>
+    /// <param name="extraPairs">Further old -> new pairs added to every fit (e.g. queries embedded by both models; the
+    /// "new" side of <see cref="AdapterPairs"/> is the old model here, since the map runs old -> new), or null.</param>
     public static IReadOnlyList<MigrationPoint> Evaluate(EmbeddingSet newQueries, EmbeddingSet newCorpus, EmbeddingSet oldCorpus,
         IReadOnlyDictionary<string, Dictionary<string, int>> qrels, IReadOnlyList<double> fractions, EmbeddingAdapterOptions? options = null,
-        int seed = 0, int k = 10, PairedStatistics? extraPairs = null)
+        int seed = 0, int k = 10, AdapterPairs? extraPairs = null)
     {
         ArgumentNullException.ThrowIfNull(fractions);
         options ??= new EmbeddingAdapterOptions();
+        if (extraPairs is not null && (extraPairs.NewSize != oldCorpus.Dimension || extraPairs.OldSize != newCorpus.Dimension))
+            throw new ArgumentException($"Expected extra pairs of {oldCorpus.Dimension} (old model) -> {newCorpus.Dimension} (new model) values, got {extraPairs.NewSize} -> {extraPairs.OldSize}.", nameof(extraPairs));
+        var extra = extraPairs?.Merged();
         var old = oldCorpus.Select(newCorpus.Ids);
         var newNew = RetrievalEvaluation.Evaluate(newQueries, newCorpus, qrels, k);
         var order = Enumerable.Range(0, newCorpus.Count).OrderBy(_ => 0).ToArray();
@@ -54,7 +58,7 @@ public static class ProgressiveMigration
             var folds = Enumerable.Range(0, options.Folds).Select(_ => new PairedStatistics(old.Dimension, newCorpus.Dimension)).ToArray();
             for (int j = 0; j < m; j++)
                 folds[j % folds.Length].Add(old.Row(order[j]), newCorpus.Row(order[j]));
-            if (extraPairs is not null) folds[0].Merge(extraPairs);
+            if (extra is not null) folds[0].Merge(extra);
             var calibratedOptions = Copy(options);
             var rawOptions = Copy(options);
             rawOptions.Scaling = AdapterScaling.None;

@@ -3,8 +3,9 @@ using MLTransforms.Embeddings;
 
 namespace MLTransforms;
 
-/// <summary>Backward-compatible embedding adapters on <see cref="TransformsCatalog"/>.</summary>
-public static class CompatibilityCatalog
+/// <summary>Embedding components on <see cref="TransformsCatalog"/>: backward-compatible adapters and sentence embeddings
+/// by ONNX Runtime.</summary>
+public static class EmbeddingsCatalog
 {
     /// <summary>
     /// Fits an adapter that maps new-model embeddings (<paramref name="inputColumnName"/>) into the old model's
@@ -22,11 +23,7 @@ public static class CompatibilityCatalog
         ArgumentNullException.ThrowIfNull(catalog);
         return new EmbeddingAdapterEstimator(outputColumnName, inputColumnName, targetColumnName, options);
     }
-}
 
-/// <summary>Sentence embeddings by ONNX Runtime on <see cref="TransformsCatalog"/>.</summary>
-public static class TextEmbeddingCatalog
-{
     /// <summary>
     /// Embeds the text column <paramref name="inputColumnName"/> with a BERT-style sentence encoder (WordPiece
     /// tokenisation, ONNX Runtime in batches, mean or CLS pooling, L2 normalisation) into a Vector&lt;Single&gt;

@@ -17,7 +17,7 @@ public class ReadmeExamplesTests
         Assert.Equal("Coefficients", ml.Transforms.OrthoTrans("Coefficients", "Input").OutputColumnName);
         Assert.NotNull(ml.Forecasting.OrthoRidge("Forecast", "Input"));
         Assert.NotNull(ml.Forecasting.OrthoResidual(ml.Regression.Trainers.LightGbm()));
-        Assert.NotNull(ml.Forecasting.OLinear("Forecast", "Input", MLTransforms.TimeSeries.OLinear.OLinearOptions.AuthorsRecipe("ETTh1", horizon: 96, seed: 1)));
+        Assert.NotNull(ml.Forecasting.OLinear("Forecast", "Input", MLTransforms.TimeSeries.OLinear.OLinearPresets.Authors(MLTransforms.TimeSeries.OLinear.OLinearDataset.ETTh1, horizon: 96, seed: 1)));
         Assert.NotNull(ml.Transforms.EmbeddingAdapter("QueryInOldSpace", "NewEmbedding", "OldEmbedding",
             new EmbeddingAdapterOptions { Kind = EmbeddingAdapterKind.Procrustes }));
     }

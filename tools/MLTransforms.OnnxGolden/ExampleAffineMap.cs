@@ -46,7 +46,7 @@ public sealed class ExampleAffineMapEstimator(string output, string? input, int 
     public override ExampleAffineMap Fit(IDataView input)
     {
         CheckInput(input);
-        var (x, n, d) = VectorColumn.Read(input, InputColumnName, 100_000);
+        var (x, n, d) = ReadInput(input, 100_000);
         var mean = new float[d];
         for (int r = 0; r < n; r++)
             for (int i = 0; i < d; i++) mean[i] += x[r * d + i] / n;

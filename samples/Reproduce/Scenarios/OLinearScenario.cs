@@ -98,7 +98,7 @@ public sealed class OLinearScenario : IScenario
             if (recipe && IsEtt(name))
             {
                 // Learning rate and dropout per dataset and horizon; explicit options given after --full still win.
-                var authors = OLinearOptions.AuthorsRecipe(name, h, options.Seed);
+                var authors = OLinearPresets.Authors(Dataset(name), h, options.Seed);
                 (options.LearningRate, options.Dropout) = (lr ?? authors.LearningRate, dropout ?? authors.Dropout);
                 AnsiConsole.MarkupLine($"  H={h}: authors' recipe, learning rate {options.LearningRate:G3}, dropout {options.Dropout}");
             }
@@ -108,10 +108,10 @@ public sealed class OLinearScenario : IScenario
             double seconds = sw.Elapsed.TotalSeconds;
             string label = model.EnsembleSize == 1 ? "OLinear" : $"OLinear x{model.EnsembleSize}";
             // One C# pass over the test windows: scored here, and the reference for ONNX Runtime below.
-            var testInputs = MultivariateWindows.Inputs(split.Test);
+            var testInputs = split.Test.MultivariateInputArray();
             var forecast = new float[testInputs.Length / model.InputSize * model.OutputSize];
             model.Forecast(testInputs, forecast);
-            Add(label, h, ForecastEvaluation.Score(forecast, MultivariateWindows.Targets(split.Test), split.Test.Count), seconds);
+            Add(label, h, ForecastEvaluation.Score(forecast, split.Test.MultivariateTargetArray(), split.Test.Count), seconds);
             var epochs = model.FitInfo.Epochs;
             results.Add(new ResultRow(Name, $"{name} {label} T={lookback} H={h} epochs / best / s per epoch",
                 $"{epochs.Count} / {string.Join(",", model.FitInfo.BestEpochs)} / {epochs.Average(e => e.Duration.TotalSeconds):F1}", $"BLAS {model.FitInfo.Blas}"));
@@ -135,7 +135,10 @@ public sealed class OLinearScenario : IScenario
     private static bool IsEtt(string name) => name.Equals("ETTh1", StringComparison.OrdinalIgnoreCase) || name.Equals("ETTm1", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The authors' settings for an ETT dataset and horizon, else the defaults.</summary>
-    internal static OLinearOptions RecipeOrDefaults(string dataset, int horizon) => IsEtt(dataset) ? OLinearOptions.AuthorsRecipe(dataset, horizon) : new OLinearOptions();
+    internal static OLinearOptions RecipeOrDefaults(string dataset, int horizon) => OLinearPresets.Authors(Dataset(dataset), horizon);
+
+    /// <summary>The preset data set named by a CSV file name (ETTh1.csv -> ETTh1), else <see cref="OLinearDataset.Other"/>.</summary>
+    private static OLinearDataset Dataset(string name) => Enum.TryParse<OLinearDataset>(name, ignoreCase: true, out var d) ? d : OLinearDataset.Other;
 
     /// <summary>
     /// Trains OLinear on <paramref name="split"/> and scores its test windows: the one-call hook for other scenarios

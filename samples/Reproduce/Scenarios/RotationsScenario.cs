@@ -236,8 +236,7 @@ public sealed class RotationsScenario : IScenario
 
     private static float[][] Read(IDataView data)
     {
-        var (values, rows, size) = VectorColumn.Read(data, "Kernel");
-        return Enumerable.Range(0, rows).Select(r => values.AsSpan(r * size, size).ToArray()).ToArray();
+        return data.GetColumn<float[]>("Kernel").ToArray();
     }
 
     private static double[] ExactGram(float[][] rows, double m)

@@ -39,9 +39,9 @@ public sealed class UpgradeScenario : IScenario
         var xs = qNew.Select(trainIds).Values.Concat(cNew.Select(docIds).Values).ToArray();
         var ys = qOld.Select(trainIds).Values.Concat(cOld.Select(docIds).Values).ToArray();
         int pairs = trainIds.Length + docIds.Length, d = qNew.Dimension;
-        var folds = Enumerable.Range(0, 5).Select(_ => new PairedStatistics(d, cOld.Dimension)).ToArray();
-        for (int i = 0; i < pairs; i++) folds[i % 5].Add(xs.AsSpan(i * d, d), ys.AsSpan(i * cOld.Dimension, cOld.Dimension));
-        var reverse = folds.Select(f => f.Swapped()).ToArray();
+        var folds = new AdapterPairs(d, cOld.Dimension, folds: 5);
+        for (int i = 0; i < pairs; i++) folds.Add(xs.AsSpan(i * d, d), ys.AsSpan(i * cOld.Dimension, cOld.Dimension));
+        var reverse = folds.Swapped();
         AnsiConsole.MarkupLine($"Adapters fitted on {trainIds.Length} train queries + {docIds.Length} documents = {pairs} pairs (sufficient statistics, 5 folds).");
 
         var kinds = new (string Name, EmbeddingAdapterOptions Options)[]
@@ -60,9 +60,9 @@ public sealed class UpgradeScenario : IScenario
         foreach (var (name, options) in kinds)
         {
             var sw = Stopwatch.StartNew();
-            var queryMap = EmbeddingAdapterFitter.Fit(folds, options);
+            var queryMap = folds.Fit(options);
             long fitMs = sw.ElapsedMilliseconds;
-            var indexMap = EmbeddingAdapterFitter.Fit(reverse, options);
+            var indexMap = reverse.Fit(options);
             var r = CompatibilityReport.Evaluate(name, qNew, qOld, cNew, cOld, test, queryMap, indexMap);
             if (best is null)
                 AnsiConsole.MarkupLine($"Without adapter: old→old {M(r.OldOld)}, new→new {M(r.NewNew)}, new q → old index {M(r.NewOldRaw)}.");
@@ -84,7 +84,7 @@ public sealed class UpgradeScenario : IScenario
         var fractions = new[] { 0.1, 0.3, 0.5, 0.7, 0.9 };
         var points = ProgressiveMigration.Evaluate(qNew, cNew, cOld, test, fractions, seed: 1);
         // The same with the train queries (embedded by both models, e.g. a re-embedded query log) added to each fit.
-        var queryPairs = new PairedStatistics(cOld.Dimension, d);
+        var queryPairs = new AdapterPairs(cOld.Dimension, d, folds: 1);
         queryPairs.AddBatch(qOld.Select(trainIds).Values, qNew.Select(trainIds).Values, trainIds.Length);
         var withQueries = ProgressiveMigration.Evaluate(qNew, cNew, cOld, test, fractions, seed: 1, extraPairs: queryPairs);
         var mig = new Table().Title("Progressive migration: mixed index (re-embedded + mapped old→new), nDCG@10 and share of new→new")

@@ -17,7 +17,7 @@ public sealed class EmbeddingAdapterEstimator : VectorEstimator<EmbeddingAdapter
 {
     private readonly EmbeddingAdapterOptions _options;
 
-    /// <summary>Creates the estimator; prefer <see cref="CompatibilityCatalog.EmbeddingAdapter"/>.</summary>
+    /// <summary>Creates the estimator; prefer <see cref="EmbeddingsCatalog.EmbeddingAdapter"/>.</summary>
     public EmbeddingAdapterEstimator(string outputColumnName, string inputColumnName, string targetColumnName, EmbeddingAdapterOptions? options = null)
         : base(outputColumnName, inputColumnName)
     {

@@ -8,7 +8,7 @@ namespace MLTransforms.Embeddings;
 /// pairs), so the cost is O(d³) whatever the number of pairs. Notation: Σ = co-moment / n on centred data,
 /// x = new-model vector (input), y = old-model vector (target).
 /// </summary>
-public static class EmbeddingAdapterFitter
+internal static class EmbeddingAdapterFitter
 {
     private static readonly double[] RidgeGrid = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1];
 

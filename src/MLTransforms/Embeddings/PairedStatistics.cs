@@ -16,7 +16,7 @@ namespace MLTransforms.Embeddings;
 /// the raw sums (the arctic embeddings have a mean cosine of about 0.6, so raw second moments lose digits).
 /// Not thread-safe while accumulating; merge per-thread instances with <see cref="Merge"/>.
 /// </remarks>
-public sealed class PairedStatistics
+internal sealed class PairedStatistics
 {
     private readonly double[] _meanX, _meanY, _sxx, _syy, _sxy;
     private double _sumNormX, _sumNormY;

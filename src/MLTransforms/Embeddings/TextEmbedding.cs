@@ -13,7 +13,7 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
 {
     private readonly TextEmbeddingOptions _options;
 
-    /// <summary>Creates the estimator; prefer <see cref="TextEmbeddingCatalog.TextEmbedding"/>.</summary>
+    /// <summary>Creates the estimator; prefer <see cref="EmbeddingsCatalog.TextEmbedding"/>.</summary>
     public TextEmbeddingEstimator(string outputColumnName, string inputColumnName, TextEmbeddingOptions options)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(outputColumnName);

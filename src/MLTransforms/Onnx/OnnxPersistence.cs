@@ -9,7 +9,7 @@ namespace MLTransforms.Onnx;
 /// <summary>
 /// How every <see cref="VectorTransformer"/> saves itself into an ML.NET model zip: it hands off to an equivalent
 /// ML.NET <see cref="OnnxTransformer"/> built from its own row graph
-/// (<see cref="VectorTransformer.ToOnnxModel"/> with <see cref="OnnxGraphForm.Row"/>), and that transformer writes itself.
+/// (<see cref="VectorTransformer.ToOnnxBytes"/> with <see cref="OnnxGraphForm.Row"/>), and that transformer writes itself.
 /// </summary>
 /// <remarks>
 /// <para>Why: ML.NET keeps <c>ModelSaveContext</c>'s writers and <c>LoadableClass</c> registration internal, so a

@@ -11,8 +11,8 @@ namespace MLTransforms.Rotations;
 /// <summary>Options of <see cref="OrthogonalRandomFeaturesEstimator"/> (rarely used settings included).</summary>
 public sealed class OrthogonalRandomFeaturesOptions
 {
-    /// <summary>Name of the feature column to append.</summary>
-    public required string OutputColumnName { get; set; }
+    /// <summary>Name of the feature column to append; default <c>"Features"</c>, ML.NET's default feature column.</summary>
+    public string OutputColumnName { get; set; } = "Features";
 
     /// <summary>Name of the input column; null means <see cref="OutputColumnName"/>.</summary>
     public string? InputColumnName { get; set; }

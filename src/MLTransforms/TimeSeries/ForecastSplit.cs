@@ -275,6 +275,14 @@ public sealed class WindowSet
     /// <summary>Copies the targets of all windows (or of <paramref name="windows"/>) into a dense row-major array (Count x H).</summary>
     public float[] TargetArray(IReadOnlyList<int>? windows = null) => Dense(windows, Horizon, Target);
 
+    /// <summary>Copies the multivariate inputs into a dense array of <see cref="WindowsPerChannel"/> windows of T x N
+    /// values, time-major (the batch layout of <see cref="IForecaster"/> with N channels, e.g. OLinear).</summary>
+    public float[] MultivariateInputArray() => OLinear.MultivariateWindows.Inputs(this);
+
+    /// <summary>Copies the multivariate targets into a dense array of <see cref="WindowsPerChannel"/> windows of H x N
+    /// values, time-major (the layout of <see cref="MultivariateInputArray"/>'s forecasts).</summary>
+    public float[] MultivariateTargetArray() => OLinear.MultivariateWindows.Targets(this);
+
     private delegate ReadOnlySpan<float> Slice(int window);
 
     private float[] Dense(IReadOnlyList<int>? windows, int size, Slice slice)

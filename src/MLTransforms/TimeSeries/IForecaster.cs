@@ -39,14 +39,10 @@ public interface IForecaster : ITransformer
     /// <see cref="ForecastEvaluation.Score"/>; <see cref="ForecastMetrics.Windows"/> counts per-channel windows).</summary>
     ForecastMetrics Evaluate(WindowSet windows);
 
-    /// <summary>The forecaster as a standalone ONNX model: input [batch, T N] to output [batch, H N].</summary>
+    /// <summary>The forecaster as a standalone ONNX model (serialised bytes): input [batch, T N] to output [batch, H N].</summary>
     /// <param name="form">Batched (for ONNX Runtime) or row graph (for ML.NET's <c>ApplyOnnxModel</c>).</param>
     /// <param name="inputName">Name of the graph input; default the input column name.</param>
     /// <param name="outputName">Name of the graph output; default the output column name.</param>
     /// <exception cref="NotSupportedException">The forecaster has no ONNX form; the message says why.</exception>
-    global::Onnx.ModelProto ToOnnxModel(OnnxGraphForm form = OnnxGraphForm.Batched, string? inputName = null, string? outputName = null);
-
-    /// <summary>The serialised bytes of <see cref="ToOnnxModel"/>.</summary>
-    /// <inheritdoc cref="ToOnnxModel"/>
     byte[] ToOnnxBytes(OnnxGraphForm form = OnnxGraphForm.Batched, string? inputName = null, string? outputName = null);
 }

@@ -268,13 +268,8 @@ public sealed class OrthoResidualForecaster : IForecaster
 
     /// <inheritdoc/>
     /// <exception cref="NotSupportedException">Always, for now; the message gives the reason and the supported route.</exception>
-    public global::Onnx.ModelProto ToOnnxModel(OnnxGraphForm form = OnnxGraphForm.Batched, string? inputName = null, string? outputName = null)
-        => throw new NotSupportedException($"{nameof(OrthoResidualForecaster)} has no ONNX form. {NoOnnx}");
-
-    /// <inheritdoc/>
-    /// <exception cref="NotSupportedException">Always, for now (see <see cref="ToOnnxModel"/>).</exception>
     public byte[] ToOnnxBytes(OnnxGraphForm form = OnnxGraphForm.Batched, string? inputName = null, string? outputName = null)
-        => Google.Protobuf.MessageExtensions.ToByteArray(ToOnnxModel(form, inputName, outputName));
+        => throw new NotSupportedException($"{nameof(OrthoResidualForecaster)} has no ONNX form. {NoOnnx}");
 
     /// <inheritdoc/>
     public ForecastMetrics Evaluate(WindowSet windows) => ForecastEvaluation.Evaluate(windows, this);

@@ -44,7 +44,7 @@ public sealed class OrthoTransOptions
 /// or per channel when <see cref="OrthoTransOptions.ChannelColumnName"/> is set (then averaged, as OLinear does),
 /// normalised per <see cref="OrthoTransOptions.Normalization"/>. For the authors' exact recipe from a whole series
 /// (every stride-1 window of each channel) use <see cref="OrthoTransBasis.Fit"/> and
-/// <see cref="OrthoTransCatalog.OrthoTrans(TransformsCatalog, OrthoTransBasis, string, string?, int?)"/>.
+/// <see cref="TimeSeriesCatalog.OrthoTrans(TransformsCatalog, OrthoTransBasis, string, string?, int?)"/>.
 /// </remarks>
 public sealed class OrthoTransEstimator : VectorEstimator<OrthoTransTransformer>
 {

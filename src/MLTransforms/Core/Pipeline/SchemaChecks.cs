@@ -7,7 +7,7 @@ namespace MLTransforms.Core.Pipeline;
 /// Schema and argument checks shared by every component, with ML.NET-style messages that name the column or
 /// option and give the expected and the actual value.
 /// </summary>
-public static class SchemaChecks
+internal static class SchemaChecks
 {
     /// <summary>Describes a data view type the way ML.NET's schema errors do, e.g. <c>Vector&lt;Single, 64&gt;</c>.</summary>
     /// <param name="type">The type to describe.</param>

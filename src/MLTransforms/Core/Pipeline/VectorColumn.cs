@@ -4,7 +4,7 @@ using Microsoft.ML.Data;
 namespace MLTransforms.Core.Pipeline;
 
 /// <summary>Reads a known-size <see cref="float"/> vector column into a dense row-major matrix, for fitting.</summary>
-public static class VectorColumn
+internal static class VectorColumn
 {
     /// <summary>
     /// Reads up to <paramref name="maxRows"/> rows of <paramref name="columnName"/> into a row-major array.

@@ -44,4 +44,12 @@ public abstract class VectorEstimator<TTransformer> : IEstimator<TTransformer> w
         ArgumentNullException.ThrowIfNull(input);
         return ((VectorDataViewType)SchemaChecks.CheckVectorColumn(input.Schema, InputColumnName).Type).Size;
     }
+
+    /// <summary>Reads up to <paramref name="maxRows"/> rows of the input column into a dense row-major matrix, for
+    /// fitting.</summary>
+    /// <returns>The values (rows x size), the number of rows read and the vector size.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The column is missing or not a known-size Single vector.</exception>
+    /// <exception cref="InvalidOperationException">The data is empty or holds NaN or infinity.</exception>
+    protected (float[] Values, int Rows, int Size) ReadInput(IDataView input, long maxRows = long.MaxValue)
+        => VectorColumn.Read(input, InputColumnName, maxRows);
 }

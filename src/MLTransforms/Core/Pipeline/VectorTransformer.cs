@@ -129,16 +129,21 @@ public abstract class VectorTransformer : ITransformer
 
     /// <summary>
     /// Writes this transformer into <paramref name="ctx"/>. The default writes an equivalent ML.NET
-    /// <c>OnnxTransformer</c> built from this transformer's own row graph (<see cref="ToOnnxModel"/>), so
+    /// <c>OnnxTransformer</c> built from this transformer's own row graph (<see cref="ToOnnxBytes"/>), so
     /// <c>mlContext.Model.Save</c> works and <c>mlContext.Model.Load</c> needs only ML.NET and ONNX Runtime, not
     /// this library. See <see cref="MLTransforms.Onnx.OnnxPersistence"/> for the one visible difference after loading.
     /// </summary>
     /// <param name="ctx">ML.NET's save context.</param>
     protected virtual void SaveModel(ModelSaveContext ctx) => MLTransforms.Onnx.OnnxPersistence.Save(this, ctx);
 
+    /// <summary>The model proto of <see cref="ToOnnxBytes"/> (internal: OnnxSharp types stay out of the public API).</summary>
+    internal global::Onnx.ModelProto ToOnnxModel(MLTransforms.Core.Onnx.OnnxGraphForm form = MLTransforms.Core.Onnx.OnnxGraphForm.Batched,
+        string? inputName = null, string? outputName = null)
+        => MLTransforms.Core.Onnx.OnnxComponentGraph.Build(this, form, inputName, outputName);
+
     /// <summary>
-    /// Compiles this fitted transformer into a standalone ONNX model (opset
-    /// <see cref="OnnxGraphBuilder.Opset"/>).
+    /// Compiles this fitted transformer into a standalone ONNX model (opset <see cref="OnnxGraphBuilder.Opset"/>) and
+    /// returns its serialised bytes (an <c>.onnx</c> file's content).
     /// </summary>
     /// <param name="form"><see cref="MLTransforms.Core.Onnx.OnnxGraphForm.Batched"/>: input [N, <see cref="InputSize"/>] to output
     /// [N, <see cref="OutputSize"/>], for direct ONNX Runtime use; <see cref="MLTransforms.Core.Onnx.OnnxGraphForm.Row"/>:
@@ -147,15 +152,6 @@ public abstract class VectorTransformer : ITransformer
     /// <param name="inputName">Name of the graph input; default <see cref="InputColumnName"/>.</param>
     /// <param name="outputName">Name of the graph output; default <see cref="OutputColumnName"/>, or
     /// <c>OutputColumnName + ".output"</c> when that equals the input name (ONNX names must be distinct).</param>
-    /// <returns>The model; serialise it with <c>ToByteArray()</c> or use <see cref="ToOnnxBytes"/>.</returns>
-    public global::Onnx.ModelProto ToOnnxModel(MLTransforms.Core.Onnx.OnnxGraphForm form = MLTransforms.Core.Onnx.OnnxGraphForm.Batched,
-        string? inputName = null, string? outputName = null)
-        => MLTransforms.Core.Onnx.OnnxComponentGraph.Build(this, form, inputName, outputName);
-
-    /// <summary>The serialised bytes of <see cref="ToOnnxModel"/> (an <c>.onnx</c> file's content).</summary>
-    /// <param name="form">Batched or row graph, see <see cref="ToOnnxModel"/>.</param>
-    /// <param name="inputName">Name of the graph input; default <see cref="InputColumnName"/>.</param>
-    /// <param name="outputName">Name of the graph output; default <see cref="OutputColumnName"/>.</param>
     public byte[] ToOnnxBytes(MLTransforms.Core.Onnx.OnnxGraphForm form = MLTransforms.Core.Onnx.OnnxGraphForm.Batched,
         string? inputName = null, string? outputName = null)
         => Google.Protobuf.MessageExtensions.ToByteArray(ToOnnxModel(form, inputName, outputName));

@@ -7,7 +7,7 @@ namespace MLTransforms.TimeSeries.OLinear;
 /// Multivariate windows of a <see cref="WindowSet"/> in the layout the OLinear forecaster reads: one row per start
 /// row, the T x N input (and H x N target) time-major, value of channel c at step i at index i N + c.
 /// </summary>
-public static class MultivariateWindows
+internal static class MultivariateWindows
 {
     /// <summary>Inputs of every start row, dense (WindowsPerChannel x T x N).</summary>
     public static float[] Inputs(WindowSet set) => Dense(set, false);

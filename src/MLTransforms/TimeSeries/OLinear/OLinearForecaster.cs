@@ -91,31 +91,6 @@ public sealed class OLinearOptions
     /// <summary>Cancels training.</summary>
     public CancellationToken Cancellation { get; set; }
 
-    /// <summary>
-    /// The authors' settings for an ETT dataset and horizon at lookback 96, from the OLinear repository's
-    /// <c>scripts/OLinear/ETTh1_orthoLinear.sh</c> and <c>ETTm1_orthoLinear.sh</c>: ETTh1 learning rate 5e-4 (1e-4 at
-    /// H = 720) with dropout 0.2; ETTm1 learning rate 1e-4 with dropout 0.1 (0.2 at H = 720). Everything else is this
-    /// class's defaults (D = 16, d_model = d_ff = 512, 2 blocks, batch 32, learning rate halved every epoch, 30 epochs,
-    /// patience 8).
-    /// </summary>
-    /// <param name="dataset">"ETTh1" or "ETTm1" (case-insensitive; the file name of the CSV without extension).</param>
-    /// <param name="horizon">Forecast horizon H; 720 and longer take the H = 720 settings.</param>
-    /// <param name="seed">Seed of the run; <see langword="null"/>: <see cref="DefaultSeed"/>.</param>
-    /// <exception cref="ArgumentException">No published settings for <paramref name="dataset"/>.</exception>
-    public static OLinearOptions AuthorsRecipe(string dataset, int horizon, int? seed = null)
-    {
-        ArgumentNullException.ThrowIfNull(dataset);
-        SchemaChecks.CheckOption(horizon > 0, nameof(horizon), horizon, "positive");
-        bool longest = horizon >= 720;
-        var (lr, dropout) = dataset.ToUpperInvariant() switch
-        {
-            "ETTH1" => (longest ? 1e-4 : 5e-4, 0.2f),
-            "ETTM1" => (1e-4, longest ? 0.2f : 0.1f),
-            _ => throw new ArgumentException($"No published OLinear settings for dataset '{dataset}'; expected ETTh1 or ETTm1.", nameof(dataset)),
-        };
-        return new OLinearOptions { LearningRate = lr, Dropout = dropout, Seed = seed };
-    }
-
     /// <summary>A copy with <see cref="Seed"/> resolved, what the estimator trains with (later edits of this
     /// instance do not change a constructed estimator).</summary>
     internal OLinearOptions Resolved()

@@ -188,25 +188,26 @@ public class OLinearForecasterTests
     }
 
     [Theory]
-    [InlineData("ETTh1", 96, 5e-4, 0.2f)]
-    [InlineData("ETTh1", 336, 5e-4, 0.2f)]
-    [InlineData("etth1", 720, 1e-4, 0.2f)]
-    [InlineData("ETTm1", 192, 1e-4, 0.1f)]
-    [InlineData("ETTm1", 720, 1e-4, 0.2f)]
-    public void AuthorsRecipeHasTheScriptsSettingsPerDatasetAndHorizon(string dataset, int horizon, double lr, float dropout)
+    [InlineData(OLinearDataset.ETTh1, 96, 5e-4, 0.2f)]
+    [InlineData(OLinearDataset.ETTh1, 336, 5e-4, 0.2f)]
+    [InlineData(OLinearDataset.ETTh1, 720, 1e-4, 0.2f)]
+    [InlineData(OLinearDataset.ETTm1, 192, 1e-4, 0.1f)]
+    [InlineData(OLinearDataset.ETTm1, 720, 1e-4, 0.2f)]
+    public void EttPresetsAreTheSettingsBehindThePublishedFigures(OLinearDataset dataset, int horizon, double lr, float dropout)
     {
-        var o = OLinearOptions.AuthorsRecipe(dataset, horizon, seed: 3);
+        // The settings of scripts/OLinear/ETTh1_orthoLinear.sh and ETTm1_orthoLinear.sh, with which the README's
+        // OLinear ETTh1/ETTm1 rows were measured.
+        var o = OLinearPresets.Authors(dataset, horizon, seed: 3);
         Assert.Equal((lr, dropout, 3), (o.LearningRate, o.Dropout, o.Seed));
         Assert.Equal((16, 512, 512, 2, 32, 0.5, 30, 8, 0.0), (o.Embedding, o.ModelWidth, o.FeedForwardWidth, o.Blocks, o.BatchSize, o.LearningRateDecay, o.MaxEpochs, o.Patience, o.MinImprovement));
         Assert.Equal(0.0, o.MinLearningRate);
     }
 
     [Fact]
-    public void AuthorsRecipeRejectsUnknownDatasetsAndHorizons()
+    public void PresetRejectsANonPositiveHorizon()
     {
-        var e = Assert.Throws<ArgumentException>(() => OLinearOptions.AuthorsRecipe("Weather", 96));
-        Assert.Contains("Weather", e.Message);
-        Assert.Throws<ArgumentOutOfRangeException>(() => OLinearOptions.AuthorsRecipe("ETTh1", 0));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => OLinearPresets.Authors(OLinearDataset.ETTh1, 0));
+        Assert.Contains("horizon", e.Message);
     }
 
     [Fact]

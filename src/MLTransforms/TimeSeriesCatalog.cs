@@ -6,7 +6,7 @@ namespace MLTransforms;
 
 /// <summary>OrthoTrans decorrelation (<c>mlContext.Transforms</c>) and forecasters in the OrthoTrans domain
 /// (<c>mlContext.Forecasting</c>).</summary>
-public static class OrthoTransCatalog
+public static class TimeSeriesCatalog
 {
     /// <summary>
     /// Fits an OrthoTrans basis (OLinear, arXiv 2505.08550) on a column of windows <c>Vector&lt;Single, L&gt;</c>
