@@ -60,26 +60,16 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
 /// batch in one ONNX Runtime call; works in <see cref="PredictionEngine{TSrc, TDst}"/> (one text at a time).
 /// Dispose to free the ONNX Runtime session.
 /// </summary>
-public sealed class TextEmbeddingTransformer : ITransformer, IDisposable
+public sealed class TextEmbeddingTransformer : RowMappingTransformer, IDisposable
 {
     internal TextEmbeddingTransformer(string outputColumnName, string inputColumnName, TextEmbedder embedder)
+        : base(outputColumnName, inputColumnName)
     {
-        OutputColumnName = outputColumnName;
-        InputColumnName = inputColumnName;
         Embedder = embedder;
     }
 
-    /// <summary>Name of the appended vector column.</summary>
-    public string OutputColumnName { get; }
-
-    /// <summary>Name of the text column.</summary>
-    public string InputColumnName { get; }
-
     /// <summary>The encoder (also usable directly: <see cref="TextEmbedder.Embed(IReadOnlyList{string}, IProgress{int}, CancellationToken)"/>).</summary>
     public TextEmbedder Embedder { get; }
-
-    /// <inheritdoc/>
-    public bool IsRowToRowMapper => true;
 
     internal static DataViewSchema.Column CheckText(DataViewSchema schema, string name)
     {
@@ -92,130 +82,59 @@ public sealed class TextEmbeddingTransformer : ITransformer, IDisposable
     }
 
     /// <inheritdoc/>
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
-    {
-        CheckText(inputSchema, InputColumnName);
-        var builder = new DataViewSchema.Builder();
-        builder.AddColumns(inputSchema);
-        builder.AddColumn(OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, Embedder.Dimension));
-        return builder.ToSchema();
-    }
+    protected override DataViewType OutputType => new VectorDataViewType(NumberDataViewType.Single, Embedder.Dimension);
 
     /// <inheritdoc/>
-    public IDataView Transform(IDataView input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        return new EmbeddedView(this, input);
-    }
+    protected override void CheckInputSchema(DataViewSchema inputSchema) => CheckText(inputSchema, InputColumnName);
+
+    /// <summary>Reads ahead to embed up to <see cref="TextEmbeddingOptions.BatchSize"/> texts per ONNX Runtime call.</summary>
+    protected override bool ReadsAhead => true;
+
+    internal const string NotSavable = "The WordPiece tokenizer runs in .NET (Microsoft.ML.Tokenizers), not in the ONNX graph, so " +
+        "a model file holding ONNX graphs cannot hold this step; ONNX Runtime Extensions' BertTokenizer op could carry it, " +
+        "but ML.NET's OnnxTransformer cannot register custom-op libraries. Supported route: save the pipeline after the " +
+        "embedding step (apply the TextEmbedding first, then save and load the rest), and rebuild the TextEmbedding from " +
+        "its TextEmbeddingOptions (the encoder's .onnx file and vocabulary) when loading.";
 
     /// <inheritdoc/>
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => new Mapper(this, inputSchema);
-
-    void ICanSaveModel.Save(ModelSaveContext ctx)
-        => throw new NotSupportedException($"{nameof(TextEmbeddingTransformer)} cannot be saved into an ML.NET model file; keep the ONNX model and rebuild the pipeline.");
+    /// <exception cref="NotSupportedException">Always: the message says why and names the supported route.</exception>
+    protected override void SaveModel(ModelSaveContext ctx)
+        => throw new NotSupportedException($"{nameof(TextEmbeddingTransformer)} cannot be saved into an ML.NET model file. {NotSavable}");
 
     /// <inheritdoc/>
     public void Dispose() => Embedder.Dispose();
 
-    private (List<DataViewSchema.Column> Source, bool OutputActive) Split(DataViewSchema source, IEnumerable<DataViewSchema.Column> needed)
+    /// <inheritdoc/>
+    protected override Delegate MakeGetter(DataViewRow input, DataViewRowCursor? readAhead)
     {
-        var src = new List<DataViewSchema.Column>();
-        bool active = false;
-        foreach (var c in needed)
+        var textGetter = input.GetGetter<ReadOnlyMemory<char>>(input.Schema[InputColumnName]);
+        var aheadGetter = readAhead?.GetGetter<ReadOnlyMemory<char>>(readAhead.Schema[InputColumnName]);
+        float[] batch = [];
+        long batchStart = -1;
+        int batchCount = 0;
+        int d = Embedder.Dimension;
+        ValueGetter<VBuffer<float>> getter = (ref VBuffer<float> dst) =>
         {
-            if (c.Index == source.Count) active = true;
-            else src.Add(source[c.Index]);
-        }
-        if (active) src.Add(source[InputColumnName]);
-        return (src.Distinct().ToList(), active);
-    }
+            long pos = input.Position;
+            if (pos < batchStart || pos >= batchStart + batchCount) Fill(pos);
+            var editor = VBufferEditor.Create(ref dst, d);
+            batch.AsSpan((int)(pos - batchStart) * d, d).CopyTo(editor.Values);
+            dst = editor.Commit();
+        };
+        return getter;
 
-    private sealed class EmbeddedView(TextEmbeddingTransformer parent, IDataView source) : IDataView
-    {
-        public DataViewSchema Schema { get; } = parent.GetOutputSchema(source.Schema);
-        public bool CanShuffle => source.CanShuffle;
-        public long? GetRowCount() => source.GetRowCount();
-
-        public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
-        {
-            var (src, active) = parent.Split(source.Schema, columnsNeeded);
-            var main = source.GetRowCursor(src, rand);
-            // Read-ahead needs a second cursor in the same order: only possible without shuffling.
-            var ahead = active && rand is null ? source.GetRowCursor([source.Schema[parent.InputColumnName]]) : null;
-            return new EmbeddedCursor(parent, Schema, main, active, ahead);
-        }
-
-        public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null)
-            => [GetRowCursor(columnsNeeded, rand)]; // ONNX Runtime already uses every core per batch.
-    }
-
-    private sealed class EmbeddedCursor : DataViewRowCursor
-    {
-        private readonly TextEmbeddingTransformer _parent;
-        private readonly DataViewSchema _schema;
-        private readonly DataViewRow _input;
-        private readonly DataViewRowCursor? _ahead;
-        private readonly ValueGetter<ReadOnlyMemory<char>>? _textGetter, _aheadGetter;
-        private readonly bool _active;
-        private float[] _batch = [];
-        private long _batchStart = -1;
-        private int _batchCount;
-
-        public EmbeddedCursor(TextEmbeddingTransformer parent, DataViewSchema schema, DataViewRow input, bool active, DataViewRowCursor? ahead)
-        {
-            _parent = parent;
-            _schema = schema;
-            _input = input;
-            _active = active;
-            _ahead = ahead;
-            if (active)
-            {
-                _textGetter = input.GetGetter<ReadOnlyMemory<char>>(input.Schema[parent.InputColumnName]);
-                if (ahead is not null) _aheadGetter = ahead.GetGetter<ReadOnlyMemory<char>>(ahead.Schema[parent.InputColumnName]);
-            }
-        }
-
-        public override DataViewSchema Schema => _schema;
-        public override long Position => _input.Position;
-        public override long Batch => _input.Batch;
-        public override ValueGetter<DataViewRowId> GetIdGetter() => _input.GetIdGetter();
-
-        public override bool MoveNext() => _input is DataViewRowCursor c ? c.MoveNext() : throw new NotSupportedException("A mapped row cannot move.");
-
-        public override bool IsColumnActive(DataViewSchema.Column column)
-            => column.Index == _schema.Count - 1 ? _active : _input.IsColumnActive(_input.Schema[column.Index]);
-
-        public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
-        {
-            if (column.Index != _schema.Count - 1)
-                return _input.GetGetter<TValue>(_input.Schema[column.Index]);
-            if (!_active)
-                throw new InvalidOperationException($"Column '{column.Name}' was not requested as active.");
-            ValueGetter<VBuffer<float>> getter = (ref VBuffer<float> dst) =>
-            {
-                long pos = _input.Position;
-                if (pos < _batchStart || pos >= _batchStart + _batchCount) Fill(pos);
-                int d = _parent.Embedder.Dimension;
-                var editor = VBufferEditor.Create(ref dst, d);
-                _batch.AsSpan((int)(pos - _batchStart) * d, d).CopyTo(editor.Values);
-                dst = editor.Commit();
-            };
-            return getter as ValueGetter<TValue>
-                ?? throw new InvalidOperationException($"Column '{column.Name}' holds VBuffer<Single>; requested {typeof(TValue).Name}.");
-        }
-
-        private void Fill(long pos)
+        void Fill(long pos)
         {
             var texts = new List<string?>();
-            if (_ahead is not null && _ahead.Position < pos)
+            if (readAhead is not null && readAhead.Position < pos)
             {
-                while (_ahead.Position < pos - 1 && _ahead.MoveNext()) { }
+                while (readAhead.Position < pos - 1 && readAhead.MoveNext()) { }
                 ReadOnlyMemory<char> t = default;
                 long first = -1;
-                while (texts.Count < _parent.Embedder.Options.BatchSize && _ahead.MoveNext())
+                while (texts.Count < Embedder.Options.BatchSize && readAhead.MoveNext())
                 {
-                    if (first < 0) first = _ahead.Position;
-                    _aheadGetter!(ref t);
+                    if (first < 0) first = readAhead.Position;
+                    aheadGetter!(ref t);
                     texts.Add(t.ToString());
                 }
                 if (first != pos)
@@ -224,34 +143,12 @@ public sealed class TextEmbeddingTransformer : ITransformer, IDisposable
             else
             {
                 ReadOnlyMemory<char> t = default;
-                _textGetter!(ref t);
+                textGetter(ref t);
                 texts.Add(t.ToString());
             }
-            _batch = _parent.Embedder.Embed(texts);
-            _batchStart = pos;
-            _batchCount = texts.Count;
+            batch = Embedder.Embed(texts);
+            batchStart = pos;
+            batchCount = texts.Count;
         }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                _input.Dispose();
-                _ahead?.Dispose();
-            }
-            base.Dispose(disposing);
-        }
-    }
-
-    private sealed class Mapper(TextEmbeddingTransformer parent, DataViewSchema inputSchema) : IRowToRowMapper
-    {
-        public DataViewSchema InputSchema { get; } = inputSchema;
-        public DataViewSchema OutputSchema { get; } = parent.GetOutputSchema(inputSchema);
-
-        public IEnumerable<DataViewSchema.Column> GetDependencies(IEnumerable<DataViewSchema.Column> dependingColumns)
-            => parent.Split(InputSchema, dependingColumns).Source;
-
-        public DataViewRow GetRow(DataViewRow input, IEnumerable<DataViewSchema.Column> activeColumns)
-            => new EmbeddedCursor(parent, OutputSchema, input, activeColumns.Any(c => c.Index == InputSchema.Count), null);
     }
 }

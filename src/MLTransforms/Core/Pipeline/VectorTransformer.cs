@@ -6,18 +6,18 @@ using MLTransforms.Onnx;
 namespace MLTransforms.Core.Pipeline;
 
 /// <summary>
-/// Base class of every fitted MLTransforms component: a lazy, row-to-row transformer that reads one known-size
-/// <see cref="float"/> vector column and appends one known-size <see cref="float"/> vector column.
+/// Base class of every fitted vector-to-vector MLTransforms component: reads one known-size <see cref="float"/>
+/// vector column and appends one known-size <see cref="float"/> vector column.
 /// </summary>
 /// <remarks>
-/// <para>Derived classes supply only the per-row mathematics (<see cref="Map"/>). This class supplies the ML.NET
-/// plumbing: schema checks, a lazy <see cref="IDataView"/> with cursors and cursor sets, an
-/// <see cref="IRowToRowMapper"/> (so the transformer works in <c>Append</c> chains and in
-/// <see cref="PredictionEngine{TSrc, TDst}"/>), and NaN / infinity checks that name the column and the row.</para>
+/// <para>Derived classes supply only the per-row mathematics (<see cref="Map"/>) and its ONNX graph
+/// (<see cref="BuildOnnx"/>). This class adds to <see cref="RowMappingTransformer"/>'s pipeline plumbing the vector
+/// schema checks, NaN / infinity checks that name the column and the row, batch use outside a pipeline, ONNX export
+/// and saving through ONNX.</para>
 /// <para>A fitted transformer is immutable; every cursor and getter owns its buffers, so one instance can serve
 /// many threads at once.</para>
 /// </remarks>
-public abstract class VectorTransformer : ITransformer
+public abstract class VectorTransformer : RowMappingTransformer
 {
     /// <summary>Initialises the column names and sizes.</summary>
     /// <param name="outputColumnName">Name of the appended column.</param>
@@ -25,22 +25,13 @@ public abstract class VectorTransformer : ITransformer
     /// <param name="inputSize">Length of the input vector the transformer was fitted on.</param>
     /// <param name="outputSize">Length of the output vector.</param>
     protected VectorTransformer(string outputColumnName, string inputColumnName, int inputSize, int outputSize)
+        : base(outputColumnName, inputColumnName)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(outputColumnName);
-        ArgumentException.ThrowIfNullOrWhiteSpace(inputColumnName);
         SchemaChecks.CheckOption(inputSize > 0, nameof(inputSize), inputSize, "positive");
         SchemaChecks.CheckOption(outputSize > 0, nameof(outputSize), outputSize, "positive");
-        OutputColumnName = outputColumnName;
-        InputColumnName = inputColumnName;
         InputSize = inputSize;
         OutputSize = outputSize;
     }
-
-    /// <summary>Name of the column this transformer appends.</summary>
-    public string OutputColumnName { get; }
-
-    /// <summary>Name of the column this transformer reads.</summary>
-    public string InputColumnName { get; }
 
     /// <summary>Length of the input vector.</summary>
     public int InputSize { get; }
@@ -100,32 +91,10 @@ public abstract class VectorTransformer : ITransformer
     }
 
     /// <inheritdoc/>
-    public bool IsRowToRowMapper => true;
+    protected override DataViewType OutputType => new VectorDataViewType(NumberDataViewType.Single, OutputSize);
 
     /// <inheritdoc/>
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
-    {
-        SchemaChecks.CheckVectorColumn(inputSchema, InputColumnName, InputSize);
-        return BuildOutputSchema(inputSchema);
-    }
-
-    /// <inheritdoc/>
-    public IDataView Transform(IDataView input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        return new MappedDataView(this, input);
-    }
-
-    /// <inheritdoc/>
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
-    {
-        SchemaChecks.CheckVectorColumn(inputSchema, InputColumnName, InputSize);
-        return new Mapper(this, inputSchema);
-    }
-
-    /// <summary>Saves the transformer into an ML.NET model zip (see the ONNX persistence mechanism).</summary>
-    /// <param name="ctx">ML.NET's save context.</param>
-    void ICanSaveModel.Save(ModelSaveContext ctx) => SaveModel(ctx);
+    protected override void CheckInputSchema(DataViewSchema inputSchema) => SchemaChecks.CheckVectorColumn(inputSchema, InputColumnName, InputSize);
 
     /// <summary>
     /// Writes this transformer into <paramref name="ctx"/>. The default writes an equivalent ML.NET
@@ -134,7 +103,7 @@ public abstract class VectorTransformer : ITransformer
     /// this library. See <see cref="MLTransforms.Onnx.OnnxPersistence"/> for the one visible difference after loading.
     /// </summary>
     /// <param name="ctx">ML.NET's save context.</param>
-    protected virtual void SaveModel(ModelSaveContext ctx) => MLTransforms.Onnx.OnnxPersistence.Save(this, ctx);
+    protected override void SaveModel(ModelSaveContext ctx) => MLTransforms.Onnx.OnnxPersistence.Save(this, ctx);
 
     /// <summary>The model proto of <see cref="ToOnnxBytes"/> (internal: OnnxSharp types stay out of the public API).</summary>
     internal global::Onnx.ModelProto ToOnnxModel(MLTransforms.Core.Onnx.OnnxGraphForm form = MLTransforms.Core.Onnx.OnnxGraphForm.Batched,
@@ -156,17 +125,10 @@ public abstract class VectorTransformer : ITransformer
         string? inputName = null, string? outputName = null)
         => Google.Protobuf.MessageExtensions.ToByteArray(ToOnnxModel(form, inputName, outputName));
 
-    private DataViewSchema BuildOutputSchema(DataViewSchema inputSchema)
+    /// <inheritdoc/>
+    protected sealed override Delegate MakeGetter(DataViewRow input, DataViewRowCursor? readAhead)
     {
-        var builder = new DataViewSchema.Builder();
-        builder.AddColumns(inputSchema);
-        builder.AddColumn(OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, OutputSize));
-        return builder.ToSchema();
-    }
-
-    private Delegate MakeGetter(DataViewRow input, DataViewSchema.Column inputColumn)
-    {
-        var srcGetter = input.GetGetter<VBuffer<float>>(inputColumn);
+        var srcGetter = input.GetGetter<VBuffer<float>>(input.Schema[InputColumnName]);
         var src = default(VBuffer<float>);
         var dense = new float[InputSize];
         var scratch = new float[ScratchSize];
@@ -182,104 +144,5 @@ public abstract class VectorTransformer : ITransformer
             dst = editor.Commit();
         };
         return getter;
-    }
-
-    /// <summary>The lazy result of <see cref="Transform(IDataView)"/>.</summary>
-    private sealed class MappedDataView(VectorTransformer parent, IDataView source) : IDataView
-    {
-        public DataViewSchema Schema { get; } = parent.GetOutputSchema(source.Schema);
-        public bool CanShuffle => source.CanShuffle;
-        public long? GetRowCount() => source.GetRowCount();
-
-        public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
-        {
-            var (srcColumns, outputActive) = Split(columnsNeeded);
-            return new MappedCursor(parent, Schema, source.GetRowCursor(srcColumns, rand), outputActive);
-        }
-
-        public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null)
-        {
-            var (srcColumns, outputActive) = Split(columnsNeeded);
-            return source.GetRowCursorSet(srcColumns, n, rand)
-                .Select(c => (DataViewRowCursor)new MappedCursor(parent, Schema, c, outputActive)).ToArray();
-        }
-
-        private (List<DataViewSchema.Column> src, bool outputActive) Split(IEnumerable<DataViewSchema.Column> needed)
-            => SplitColumns(parent, source.Schema, needed);
-    }
-
-    private static (List<DataViewSchema.Column> src, bool outputActive) SplitColumns(
-        VectorTransformer parent, DataViewSchema sourceSchema, IEnumerable<DataViewSchema.Column> needed)
-    {
-        var src = new List<DataViewSchema.Column>();
-        bool outputActive = false;
-        foreach (var col in needed)
-        {
-            if (col.Index == sourceSchema.Count)
-                outputActive = true;
-            else
-                src.Add(sourceSchema[col.Index]);
-        }
-        if (outputActive)
-            src.Add(sourceSchema[parent.InputColumnName]);
-        return (src, outputActive);
-    }
-
-    /// <summary>A cursor (or, for <see cref="IRowToRowMapper"/>, a single row) over the appended column.</summary>
-    private sealed class MappedCursor : DataViewRowCursor
-    {
-        private readonly DataViewRow _input;
-        private readonly DataViewSchema _schema;
-        private readonly Delegate? _outputGetter;
-
-        public MappedCursor(VectorTransformer parent, DataViewSchema schema, DataViewRow input, bool outputActive)
-        {
-            _input = input;
-            _schema = schema;
-            if (outputActive)
-                _outputGetter = parent.MakeGetter(input, input.Schema[parent.InputColumnName]);
-        }
-
-        private int OutputIndex => _schema.Count - 1;
-        public override DataViewSchema Schema => _schema;
-        public override long Position => _input.Position;
-        public override long Batch => _input.Batch;
-        public override ValueGetter<DataViewRowId> GetIdGetter() => _input.GetIdGetter();
-
-        public override bool MoveNext() => _input is DataViewRowCursor c
-            ? c.MoveNext()
-            : throw new NotSupportedException("A mapped row cannot move; it follows its input row.");
-
-        public override bool IsColumnActive(DataViewSchema.Column column)
-            => column.Index == OutputIndex ? _outputGetter != null : _input.IsColumnActive(_input.Schema[column.Index]);
-
-        public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
-        {
-            if (column.Index != OutputIndex)
-                return _input.GetGetter<TValue>(_input.Schema[column.Index]);
-            if (_outputGetter is null)
-                throw new InvalidOperationException($"Column '{column.Name}' was not requested as active.");
-            return _outputGetter as ValueGetter<TValue>
-                ?? throw new InvalidOperationException($"Column '{column.Name}' holds VBuffer<Single>; requested {typeof(TValue).Name}.");
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-                _input.Dispose();
-            base.Dispose(disposing);
-        }
-    }
-
-    private sealed class Mapper(VectorTransformer parent, DataViewSchema inputSchema) : IRowToRowMapper
-    {
-        public DataViewSchema InputSchema { get; } = inputSchema;
-        public DataViewSchema OutputSchema { get; } = parent.BuildOutputSchema(inputSchema);
-
-        public IEnumerable<DataViewSchema.Column> GetDependencies(IEnumerable<DataViewSchema.Column> dependingColumns)
-            => SplitColumns(parent, InputSchema, dependingColumns).src.Distinct();
-
-        public DataViewRow GetRow(DataViewRow input, IEnumerable<DataViewSchema.Column> activeColumns)
-            => new MappedCursor(parent, OutputSchema, input, activeColumns.Any(c => c.Index == InputSchema.Count));
     }
 }
