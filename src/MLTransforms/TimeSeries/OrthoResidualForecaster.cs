@@ -320,28 +320,7 @@ public sealed class OrthoResidualForecaster : IForecaster
     {
         var b = new DataViewSchema.Builder();
         foreach (var (name, type) in columns) b.AddColumn(name, type);
-        return new EmptyView(b.ToSchema());
-    }
-
-    /// <summary>An empty data view with a given schema, to fit schema-only transformers.</summary>
-    private sealed class EmptyView(DataViewSchema schema) : IDataView
-    {
-        public DataViewSchema Schema => schema;
-        public bool CanShuffle => false;
-        public long? GetRowCount() => 0;
-        public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null) => new Cursor(schema);
-        public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) => [new Cursor(schema)];
-
-        private sealed class Cursor(DataViewSchema schema) : DataViewRowCursor
-        {
-            public override DataViewSchema Schema => schema;
-            public override long Position => -1;
-            public override long Batch => 0;
-            public override bool MoveNext() => false;
-            public override ValueGetter<DataViewRowId> GetIdGetter() => (ref DataViewRowId v) => v = default;
-            public override bool IsColumnActive(DataViewSchema.Column column) => false;
-            public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column) => throw new InvalidOperationException("Empty view.");
-        }
+        return new EmptyDataView(b.ToSchema());
     }
 
     /// <summary>[x; f_1 .. f_k] (T + k) to y = M x + sum_i g_i f_i p_H,i (H).</summary>
