@@ -1,11 +1,10 @@
 #:project ../../src/MLTransforms.Evaluation/MLTransforms.Evaluation.csproj
 // Writes the SciFact embedding subset of this folder from the full precomputed set (see README.md here).
-// Usage: dotnet run data/scifact-embeddings/MakeSubset.cs -- <full scifact folder> <output folder> [distractors]
+// Usage: dotnet run data/scifact-embeddings/MakeSubset.cs -- <full scifact folder> <output folder>
 using MLTransforms.Embeddings;
 using MLTransforms.Evaluation;
 
 string full = args[0], output = args[1];
-int distractors = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 0;
 const int K = 10;
 EmbeddingSet E(string name) => RetrievalData.ReadEmbeddings(Path.Combine(full, "embeddings", name + ".f32"));
 var qOld = E("queries.minilm");
@@ -59,13 +58,6 @@ Top(matched.Apply(qNew, 384), cOld);
 var migrated = index.Apply(cOld, 384);
 Top(qNew, migrated);
 Top(Concat(matched.Apply(qNew, 384), qNew), Concat(cOld, migrated), cosine: false);
-int needed = keep.Count;
-
-// Plus random distractors (fixed seed) from the rest, so that the subset is not only hard negatives.
-var rest = cOld.Ids.Where(id => !keep.Contains(id)).ToArray();
-new Random(16).Shuffle(rest);
-keep.UnionWith(rest.Take(distractors));
-
 // Row order: the fit documents first (in their full-data order), then the others in full-data order.
 var fitSet = new HashSet<string>(fitDocs, StringComparer.Ordinal);
 var rows = fitDocs.Concat(cOld.Ids.Where(id => keep.Contains(id) && !fitSet.Contains(id))).ToArray();
@@ -86,4 +78,4 @@ foreach (var name in new[] { "queries.minilm", "queries.arctic-prefix" })
         Copy(Path.Combine(full, "embeddings", name + ext), Path.Combine(output, name + ext));
 foreach (var name in new[] { "test.tsv", "train.tsv" })
     Copy(Path.Combine(full, "qrels", name), Path.Combine(output, "qrels", name));
-Console.WriteLine($"{rows.Length} corpus rows: {fitDocs.Length} fit documents first; {needed} fit, relevant or top-{K} documents; {rows.Length - needed} random distractors");
+Console.WriteLine($"{rows.Length} of {cOld.Count} corpus rows ({fitDocs.Length} fit documents first)");
