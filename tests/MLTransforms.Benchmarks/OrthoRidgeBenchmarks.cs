@@ -19,7 +19,7 @@ public class OrthoRidgeBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        string path = Path.Combine(FindRoot(), "..", "shared", "data", "timeseries", "ETTh1.csv");
+        string path = Path.Combine(FindRoot(), "data", "timeseries", "ETTh1.csv");
         _split = ForecastSplit.Create(MultivariateSeries.LoadCsv(path), 96, 96, SplitProtocol.EttHourly);
     }
 

@@ -1,14 +1,11 @@
 namespace MLTransforms.Tests;
 
-/// <summary>Locates the repository and the sibling <c>shared/data</c> folder of real public data sets.</summary>
+/// <summary>Locates the repository and its <c>data/</c> folder (everything the tests read is committed there).</summary>
 internal static class TestData
 {
     public static string RepoRoot { get; } = FindRepoRoot();
 
-    /// <summary>Path under <c>../shared/data</c> (relative to the repository root).</summary>
-    public static string Shared(string relative) => Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "data", relative));
-
-    /// <summary>Path under the repository root.</summary>
+    /// <summary>Path under the repository root (the tests' data is under <c>data/</c>).</summary>
     public static string Repo(string relative) => Path.Combine(RepoRoot, relative);
 
     /// <summary>Reads a classification CSV (header <c>Label,F0..</c>): labels and feature rows.</summary>

@@ -3,11 +3,16 @@ using MLTransforms.Evaluation;
 
 namespace MLTransforms.Tests.Compatibility;
 
-/// <summary>The reference figures on the precomputed SciFact embeddings (old = MiniLM, new = arctic-embed-xs).</summary>
+/// <summary>
+/// The reference figures on the precomputed SciFact embeddings (old = MiniLM, new = arctic-embed-xs), on the
+/// committed subset of data/scifact-embeddings: it keeps every document that any searched condition ranks in the
+/// top 10 of a test query on the full 5,183-document corpus, so each figure below is the full-data figure (all but
+/// the unadapted new -> old search, which is near random).
+/// </summary>
 public class SciFactCompatibilityTests
 {
-    private static string Dir => TestData.Shared("retrieval/scifact");
-    private static EmbeddingSet E(string name) => RetrievalData.ReadEmbeddings(Path.Combine(Dir, "embeddings", name + ".f32"));
+    private static string Dir => TestData.Repo("data/scifact-embeddings");
+    private static EmbeddingSet E(string name) => RetrievalData.ReadEmbeddings(Path.Combine(Dir, name + ".f32"));
 
     [Fact]
     public void ReportReproducesTheMeasuredFigures()
@@ -19,11 +24,13 @@ public class SciFactCompatibilityTests
         var test = RetrievalData.ReadQrels(Path.Combine(Dir, "qrels", "test.tsv"));
         var train = RetrievalData.ReadQrels(Path.Combine(Dir, "qrels", "train.tsv"));
         Assert.Equal(300, test.Count);
-        Assert.Equal(5183, RetrievalData.ReadJsonl(Path.Combine(Dir, "corpus.jsonl")).Count);
+        Assert.Equal(3709, cOld.Count);
+        Assert.Equal(cOld.Ids, cNew.Ids);
 
-        // Fit set: the train queries plus 1,000 corpus documents embedded by both models.
+        // Fit set: the train queries plus 1,000 corpus documents embedded by both models (every 5th row of the full
+        // corpus, which the subset lists first).
         var trainIds = qOld.Ids.Where(train.ContainsKey).ToArray();
-        var docs = cOld.Ids.Where((_, i) => i % 5 == 0).Take(1000).ToArray();
+        var docs = cOld.Ids.Take(1000).ToArray();
         var folds = Enumerable.Range(0, 5).Select(_ => new PairedStatistics(384, 384)).ToArray();
         var xq = qNew.Select(trainIds); var yq = qOld.Select(trainIds);
         var xd = cNew.Select(docs); var yd = cOld.Select(docs);
@@ -35,6 +42,7 @@ public class SciFactCompatibilityTests
         Assert.InRange(report.OldOld.Ndcg, 0.649, 0.659);
         Assert.InRange(report.OldOld.Recall, 0.800, 0.810);
         Assert.InRange(report.NewNew.Ndcg, 0.639, 0.649);
+        // The one condition the subset does not keep exact (its top 10 is near random): .041 here, .035 on the full corpus.
         Assert.InRange(report.NewOldRaw.Ndcg, 0.0, 0.06);
         Assert.True(report.NewOldAdapted.Ndcg > 0.55, report.NewOldAdapted.ToString());
         Assert.False(report.IsCompatible); // the adapter does not beat old->old here

@@ -6,6 +6,7 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 using MLTransforms.Onnx;
 using MLTransforms.Core.Onnx;
 using MLTransforms.Core.Pipeline;
+using MLTransforms.Evaluation;
 
 namespace MLTransforms.Tests.Rotations;
 
@@ -46,18 +47,11 @@ internal static class RotationTestData
     public static float[][] OptDigits(int rows)
         => TestData.ReadClassification(TestData.Repo("data/optdigits/train.csv"), rows).Features;
 
-    /// <summary>The first rows of the SciFact MiniLM corpus embeddings (384-d, unit norm) when the shared data is present.</summary>
-    public static float[][]? SciFact(int rows)
+    /// <summary>The first rows of the SciFact MiniLM corpus embeddings in <c>data/scifact-embeddings</c> (384-d, unit norm).</summary>
+    public static float[][] SciFact(int rows)
     {
-        var path = TestData.Shared("retrieval/scifact/embeddings/corpus.minilm.f32");
-        if (!File.Exists(path)) return null;
-        using var reader = new BinaryReader(File.OpenRead(path));
-        reader.ReadBytes(8);
-        reader.ReadInt32();
-        int n = reader.ReadInt32(), dim = reader.ReadInt32(), note = reader.ReadInt32();
-        reader.ReadBytes(note);
-        return Enumerable.Range(0, Math.Min(rows, n))
-            .Select(_ => Enumerable.Range(0, dim).Select(_ => reader.ReadSingle()).ToArray()).ToArray();
+        var set = RetrievalData.ReadEmbeddings(TestData.Repo("data/scifact-embeddings/corpus.minilm.f32"));
+        return Enumerable.Range(0, Math.Min(rows, set.Count)).Select(i => set.Row(i).ToArray()).ToArray();
     }
 
     /// <summary>Runs the transformer's ONNX graph on <paramref name="rows"/> in ONNX Runtime.</summary>

@@ -64,7 +64,7 @@ public class ForecastSplitTests
     [Fact]
     public void RatioProtocolSplitsSeventyTenTwenty()
     {
-        var ili = MultivariateSeries.LoadCsv(TestData.Shared("timeseries/national_illness.csv"));
+        var ili = MultivariateSeries.LoadCsv(TestData.Repo("data/timeseries/national_illness.csv"));
         var split = ForecastSplit.Create(ili, 36, 24, SplitProtocol.Ratios);
         Assert.Equal(SplitProtocol.Ratios, split.Protocol);
         Assert.Equal((0, 676), (split.Train.RowStart, split.Train.RowEnd));

@@ -7,13 +7,13 @@ public class OrthoTransBasisTests
 {
     private static float[][] IliTrainChannels()
     {
-        var ili = MultivariateSeries.LoadCsv(TestData.Shared("timeseries/national_illness.csv"));
+        var ili = MultivariateSeries.LoadCsv(TestData.Repo("data/timeseries/national_illness.csv"));
         Assert.Equal(966, ili.Length);
         int train = (int)(0.7 * ili.Length); // 676, the authors' rows
         return Enumerable.Range(0, ili.ChannelCount).Select(c => ili.Channel(c)[..train].ToArray()).ToArray();
     }
 
-    private static float[][] ReadReference(int l) => File.ReadLines(TestData.Shared($"timeseries/reference/ILI_Q_{l}.csv"))
+    private static float[][] ReadReference(int l) => File.ReadLines(TestData.Repo($"data/timeseries/reference/ILI_Q_{l}.csv"))
         .Select(line => line.Split(',').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray()).ToArray();
 
     private static double AbsCos(ReadOnlySpan<float> a, float[] b)
