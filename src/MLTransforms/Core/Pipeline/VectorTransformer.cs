@@ -118,8 +118,8 @@ public abstract class VectorTransformer : RowMappingTransformer
     /// [N, <see cref="OutputSize"/>], for direct ONNX Runtime use; <see cref="MLTransforms.Core.Onnx.OnnxGraphForm.Row"/>:
     /// [<see cref="InputSize"/>] to [<see cref="OutputSize"/>], what ML.NET's <c>ApplyOnnxModel</c> needs to give a
     /// <c>Vector&lt;Single, OutputSize&gt;</c> column.</param>
-    /// <param name="inputName">Name of the graph input; default <see cref="InputColumnName"/>.</param>
-    /// <param name="outputName">Name of the graph output; default <see cref="OutputColumnName"/>, or
+    /// <param name="inputName">Name of the graph input; default <see cref="RowMappingTransformer.InputColumnName"/>.</param>
+    /// <param name="outputName">Name of the graph output; default <see cref="RowMappingTransformer.OutputColumnName"/>, or
     /// <c>OutputColumnName + ".output"</c> when that equals the input name (ONNX names must be distinct).</param>
     public byte[] ToOnnxBytes(MLTransforms.Core.Onnx.OnnxGraphForm form = MLTransforms.Core.Onnx.OnnxGraphForm.Batched,
         string? inputName = null, string? outputName = null)
