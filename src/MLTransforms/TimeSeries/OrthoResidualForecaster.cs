@@ -202,6 +202,7 @@ public sealed class OrthoResidualForecastEstimator : IEstimator<OrthoResidualFor
 public sealed class OrthoResidualForecaster : IForecaster
 {
     private readonly TransformerChain<ITransformer> _chain;
+    private readonly string[] _scratch; // columns the chain writes and drops again
     private readonly float[] _shrink;
     private readonly MLContext _ml; // the fit's context (seeded from the options), reused to score
 
@@ -228,6 +229,22 @@ public sealed class OrthoResidualForecaster : IForecaster
         string[] drop = [options.FeatureColumnName, "Score", concat, .. temp];
         parts.Add(ml.Transforms.DropColumns(drop).Fit(Empty(drop.Select(n => (n, (DataViewType)NumberDataViewType.Single)).ToArray())));
         _chain = new TransformerChain<ITransformer>(parts.ToArray());
+        _scratch = drop.Where(n => n != input && n != output).ToArray();
+    }
+
+    // Dropping the scratch columns would also remove an input column of the same name (e.g. the user's own
+    // "Features"), so such columns are copied aside first and put back after.
+    private ITransformer ChainFor(DataViewSchema schema)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        var kept = _scratch.Where(n => schema.GetColumnOrNull(n) is { IsHidden: false }).ToArray();
+        if (kept.Length == 0) return _chain;
+        var keep = kept.Select(n => $"__orthoresidual_keep_{n}").ToArray();
+        var keepTypes = kept.Select((n, i) => (keep[i], schema[n].Type)).ToArray();
+        var aside = kept.Select((n, i) => (ITransformer)_ml.Transforms.CopyColumns(keep[i], n).Fit(new EmptyDataView(schema)));
+        var back = kept.Select((n, i) => (ITransformer)_ml.Transforms.CopyColumns(n, keep[i]).Fit(Empty(keepTypes)));
+        var drop = _ml.Transforms.DropColumns(keep).Fit(Empty(keepTypes));
+        return new TransformerChain<ITransformer>([.. aside, .. _chain, .. back, drop]);
     }
 
     /// <summary>The underlying ridge forecaster.</summary>
@@ -243,13 +260,17 @@ public sealed class OrthoResidualForecaster : IForecaster
     public bool IsRowToRowMapper => ((ITransformer)_chain).IsRowToRowMapper;
 
     /// <inheritdoc/>
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => _chain.GetOutputSchema(inputSchema);
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => ChainFor(inputSchema).GetOutputSchema(inputSchema);
 
     /// <inheritdoc/>
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => ((ITransformer)_chain).GetRowToRowMapper(inputSchema);
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => ChainFor(inputSchema).GetRowToRowMapper(inputSchema);
 
     /// <inheritdoc/>
-    public IDataView Transform(IDataView input) => _chain.Transform(input);
+    public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return ChainFor(input.Schema).Transform(input);
+    }
 
     /// <summary>Lookback T.</summary>
     public int Lookback => Ridge.Lookback;
