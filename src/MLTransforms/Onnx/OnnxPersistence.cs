@@ -38,17 +38,24 @@ public static class OnnxPersistence
     public static ITransformer ToOnnxTransformer(VectorTransformer transformer)
     {
         ArgumentNullException.ThrowIfNull(transformer);
+        return StandIn(transformer.InputColumnName, transformer.InputSize, transformer.OutputColumnName,
+            (input, output) => transformer.ToOnnxBytes(OnnxGraphForm.Row, input, output));
+    }
+
+    /// <summary>The stand-in for any step that reads <c>Vector&lt;Single, inputSize&gt;</c> column <paramref name="input"/>
+    /// and writes <paramref name="output"/>, from its row graph (<paramref name="rowGraph"/>(graph input, graph output)).</summary>
+    internal static ITransformer StandIn(string input, int inputSize, string output, Func<string, string, byte[]> rowGraph)
+    {
         var ml = new MLContext();
-        bool sameName = transformer.InputColumnName == transformer.OutputColumnName;
-        string graphOutput = sameName ? transformer.OutputColumnName + TemporarySuffix : transformer.OutputColumnName;
-        var bytes = transformer.ToOnnxBytes(OnnxGraphForm.Row, transformer.InputColumnName, graphOutput);
-        IEstimator<ITransformer> estimator = ml.Transforms.ApplyOnnxModel(
-            [graphOutput], [transformer.InputColumnName], new MemoryStream(bytes, writable: false));
+        bool sameName = input == output;
+        string graphOutput = sameName ? output + TemporarySuffix : output;
+        var bytes = rowGraph(input, graphOutput);
+        IEstimator<ITransformer> estimator = ml.Transforms.ApplyOnnxModel([graphOutput], [input], new MemoryStream(bytes, writable: false));
         if (sameName)
             estimator = estimator
-                .Append(ml.Transforms.CopyColumns(transformer.OutputColumnName, graphOutput))
+                .Append(ml.Transforms.CopyColumns(output, graphOutput))
                 .Append(ml.Transforms.DropColumns(graphOutput));
-        return estimator.Fit(EmptyInput(ml, transformer.InputColumnName, transformer.InputSize));
+        return estimator.Fit(EmptyInput(ml, input, inputSize));
     }
 
     /// <summary>
@@ -118,6 +125,12 @@ public static class OnnxPersistence
             throw new NotSupportedException($"{transformer.GetType().Name} ('{transformer.InputColumnName}' -> '{transformer.OutputColumnName}') " +
                 $"cannot be saved into an ML.NET model: it is saved as its ONNX graph, and it has none. {e.Message}", e);
         }
+        Save(standIn, ctx);
+    }
+
+    /// <summary>Lets the stand-in write itself, then disposes it.</summary>
+    internal static void Save(ITransformer standIn, ModelSaveContext ctx)
+    {
         try
         {
             ((ICanSaveModel)standIn).Save(ctx);

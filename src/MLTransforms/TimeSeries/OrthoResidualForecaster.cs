@@ -203,6 +203,7 @@ public sealed class OrthoResidualForecaster : IForecaster
 {
     private readonly TransformerChain<ITransformer> _chain;
     private readonly string[] _scratch; // columns the chain writes and drops again
+    private readonly string _input, _output;
     private readonly float[] _shrink;
     private readonly MLContext _ml; // the fit's context (seeded from the options), reused to score
 
@@ -211,6 +212,8 @@ public sealed class OrthoResidualForecaster : IForecaster
     {
         Ridge = ridge;
         _ml = ml;
+        _input = input;
+        _output = output;
         _shrink = shrink;
         TrainTime = trainTime;
         var parts = new List<ITransformer> { features };
@@ -281,16 +284,25 @@ public sealed class OrthoResidualForecaster : IForecaster
     /// <summary>Channels per window: 1 (channel-independent).</summary>
     public int Channels => 1;
 
-    private const string NoOnnx = "Its correction models are ML.NET regression models fed by an MLTransforms feature step that has no " +
-        "ONNX graph yet, so neither mlContext.Model.Save (which stores MLTransforms steps as ONNX) nor ONNX export can hold it. " +
-        "Supported route: save or export the ridge part (Ridge, an OrthoRidgeForecaster), or refit from the saved options.";
-
-    void ICanSaveModel.Save(ModelSaveContext ctx) => throw new NotSupportedException($"{nameof(OrthoResidualForecaster)} cannot be saved into an ML.NET model file. {NoOnnx}");
+    // Saved as its ONNX graph, like every component (see OnnxPersistence): the stitched export of its chain.
+    void ICanSaveModel.Save(ModelSaveContext ctx)
+        => OnnxPersistence.Save(OnnxPersistence.StandIn(_input, Lookback, _output, (i, o) => ToOnnxBytes(OnnxGraphForm.Row, i, o)), ctx);
 
     /// <inheritdoc/>
-    /// <exception cref="NotSupportedException">Always, for now; the message gives the reason and the supported route.</exception>
+    /// <remarks>The graph is the whole chain: the feature step and the combination as MLTransforms graphs, each
+    /// correction model as ML.NET's ONNX converter writes it (e.g. <c>TreeEnsembleRegressor</c> for FastTree and
+    /// LightGbm). A trainer that ML.NET cannot convert makes this throw, naming the step.</remarks>
     public byte[] ToOnnxBytes(OnnxGraphForm form = OnnxGraphForm.Batched, string? inputName = null, string? outputName = null)
-        => throw new NotSupportedException($"{nameof(OrthoResidualForecaster)} has no ONNX form. {NoOnnx}");
+        => Google.Protobuf.MessageExtensions.ToByteArray(ToOnnxModel(form, inputName, outputName));
+
+    internal global::Onnx.ModelProto ToOnnxModel(OnnxGraphForm form, string? inputName, string? outputName)
+    {
+        string input = inputName ?? _input;
+        string output = outputName ?? (_output == input ? _output + ".output" : _output);
+        var schema = Empty((_input, new VectorDataViewType(NumberDataViewType.Single, Lookback))).Schema;
+        var stitched = _ml.Model.ExportToOnnxModel(_chain, schema, new OnnxExportOptions { OutputColumns = [_output] });
+        return OnnxComponentGraph.Reform(stitched, Lookback, Horizon, form, input, output);
+    }
 
     /// <inheritdoc/>
     public ForecastMetrics Evaluate(WindowSet windows) => ForecastEvaluation.Evaluate(windows, this);
@@ -422,6 +434,24 @@ internal sealed class ResidualFeatures : VectorTransformer
             output[k + 2 + i] = System.Numerics.Tensors.TensorPrimitives.Dot(_forecastRows.AsSpan(i * t, t), input) - m * _outputSums[i];
     }
 
+    // Everything but the spread is linear in x: <p, x - m 1> = x . (p - sum(p)/T), m = x . 1/T, c_hat likewise.
     protected internal override string BuildOnnx(OnnxGraphBuilder graph, string input)
-        => throw new NotSupportedException("The residual forecaster's tree models are not exported by this library's ONNX builder.");
+    {
+        int k = _components, t = InputSize;
+        var lead = new float[t * (k + 1)];  // [T, k + 1]: the k basis coefficients and the mean
+        var tail = new float[t * _outputs]; // [T, K]: c_hat
+        for (int j = 0; j < t; j++)
+        {
+            for (int i = 0; i < k; i++) lead[j * (k + 1) + i] = _basis.Vector(i)[j] - _vectorSums[i] / t;
+            lead[j * (k + 1) + k] = 1f / t;
+            for (int i = 0; i < _outputs; i++) tail[j * _outputs + i] = _forecastRows[i * t + j] - _outputSums[i] / t;
+        }
+        var axis = graph.AddInitializer("residual_axis", [1L], 1);
+        var mean = graph.AddNode("ReduceMean", [input, axis], ("keepdims", 1L));
+        var centred = graph.AddNode("Sub", [input, mean]);
+        var spread = graph.AddNode("Sqrt", [graph.AddNode("ReduceMean", [graph.AddNode("Mul", [centred, centred]), axis], ("keepdims", 1L))]);
+        var first = graph.AddNode("MatMul", [input, graph.AddInitializer("residual_lead", lead, t, k + 1)]);
+        var last = graph.AddNode("MatMul", [input, graph.AddInitializer("residual_tail", tail, t, _outputs)]);
+        return graph.AddNode("Concat", [first, spread, last], ("axis", 1L));
+    }
 }

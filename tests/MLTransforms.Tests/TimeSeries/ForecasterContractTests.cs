@@ -67,13 +67,6 @@ public class ForecasterContractTests
     public void OnnxMatchesAndSaveLoadRoundTrips(string name)
     {
         var f = Fit(name);
-        if (f is OrthoResidualForecaster)
-        {
-            var e = Assert.Throws<NotSupportedException>(() => f.ToOnnxBytes());
-            Assert.Contains("Ridge", e.Message);
-            Assert.Throws<NotSupportedException>(() => new MLContext(1).Model.Save(f, null, new MemoryStream()));
-            return;
-        }
         int n = 8, inSize = f.Lookback * f.Channels, outSize = f.Horizon * f.Channels;
         var x = Inputs(f, Split.Value.Test, n);
         var expected = new float[n * outSize];

@@ -45,6 +45,16 @@ public class OrthoResidualTests
         var engine = ml.Model.CreatePredictionEngine<LiveWindow, LiveForecast>(model);
         var live = engine.Predict(new LiveWindow { Input = test.Input(5).ToArray() }).Forecast;
         for (int j = 0; j < 24; j++) Assert.True(Math.Abs(live[j] - forecast[5 * 24 + j]) < 1e-5);
+        // Trees and all, the ONNX graph (ML.NET's converter writes the trees) gives the same forecasts.
+        using (var session = new Microsoft.ML.OnnxRuntime.InferenceSession(model.ToOnnxBytes(inputName: "X", outputName: "Y")))
+        {
+            var x = test.InputArray([0, 1, 2, 3, 4, 5]);
+            using var results = session.Run([Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("X",
+                new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(x, [6, 48]))]);
+            var onnx = results.First().AsTensor<float>().ToArray();
+            Assert.Equal(forecast.Length, onnx.Length);
+            for (int i = 0; i < onnx.Length; i++) Assert.True(Math.Abs(onnx[i] - forecast[i]) < 1e-4, $"ONNX {i}: {onnx[i]} vs {forecast[i]}");
+        }
         // Temporary columns are gone.
         var schema = model.GetOutputSchema(test.ToDataView(ml).Schema);
         Assert.Null(schema.GetColumnOrNull("Score"));

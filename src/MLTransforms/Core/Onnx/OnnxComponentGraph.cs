@@ -45,6 +45,60 @@ internal static class OnnxComponentGraph
         return g.ToModel($"{t.GetType().Name}: {input}[{(form == OnnxGraphForm.Batched ? "N, " : "")}{t.InputSize}] -> {output}[{(form == OnnxGraphForm.Batched ? "N, " : "")}{t.OutputSize}]");
     }
 
+    /// <summary>
+    /// Gives a stitched model with one batched input [N, <paramref name="inputSize"/>] and one output
+    /// [N, <paramref name="outputSize"/>] the requested names and form (Row: a Reshape on either side).
+    /// </summary>
+    public static ModelProto Reform(ModelProto model, long inputSize, long outputSize, OnnxGraphForm form, string input, string output)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(input);
+        ArgumentException.ThrowIfNullOrWhiteSpace(output);
+        if (input == output)
+            throw new ArgumentException($"ONNX graph input and output names must differ; both are '{input}'.", nameof(output));
+        var g = model.Graph;
+        if (g.Input.Count != 1 || g.Output.Count != 1)
+            throw new InvalidOperationException($"Expected a graph with one input and one output; it has {g.Input.Count} and {g.Output.Count}.");
+        var taken = g.Node.SelectMany(n => n.Input.Concat(n.Output)).Concat(g.Initializer.Select(i => i.Name)).ToHashSet(StringComparer.Ordinal);
+        string Fresh(string hint) { var name = hint; for (int i = 1; !taken.Add(name); i++) name = $"{hint}_{i}"; return name; }
+        // The old boundary tensors become internal ones with fresh names, so the requested names cannot clash.
+        string inner = Fresh("stitched_input"), innerOut = Fresh("stitched_output");
+        string oldIn = g.Input[0].Name, oldOut = g.Output[0].Name;
+        foreach (var n in g.Node)
+        {
+            for (int i = 0; i < n.Input.Count; i++) n.Input[i] = n.Input[i] == oldIn ? inner : n.Input[i] == oldOut ? innerOut : n.Input[i];
+            for (int i = 0; i < n.Output.Count; i++) if (n.Output[i] == oldOut) n.Output[i] = innerOut;
+        }
+        taken.Remove(oldIn);
+        taken.Remove(oldOut);
+        foreach (var name in new[] { input, output })
+            if (taken.Contains(name))
+                throw new ArgumentException($"ONNX graph name '{name}' is already used inside the graph; choose another.", nameof(input));
+        g.Input.Clear();
+        g.Output.Clear();
+        var b = new OnnxGraphBuilder();
+        foreach (var name in taken) b.Reserve(name);
+        if (form == OnnxGraphForm.Batched)
+        {
+            b.AddInput(input, null, inputSize);
+            b.AddOutput(output, null, outputSize);
+            g.Node.Insert(0, new NodeProto { OpType = "Identity", Name = Fresh("n_identity_input"), Input = { input }, Output = { inner } });
+            g.Node.Add(new NodeProto { OpType = "Identity", Name = Fresh("n_identity_output"), Input = { innerOut }, Output = { output } });
+        }
+        else
+        {
+            b.AddInput(input, inputSize);
+            b.AddOutput(output, outputSize);
+            var rowShape = b.AddInitializer("row_shape", [1L, inputSize], 2);
+            var vectorShape = b.AddInitializer("vector_shape", [outputSize], 1);
+            g.Initializer.AddRange(b.Graph.Initializer);
+            g.Node.Insert(0, new NodeProto { OpType = "Reshape", Name = Fresh("n_reshape_input"), Input = { input, rowShape }, Output = { inner } });
+            g.Node.Add(new NodeProto { OpType = "Reshape", Name = Fresh("n_reshape_output"), Input = { innerOut, vectorShape }, Output = { output } });
+        }
+        g.Input.AddRange(b.Graph.Input);
+        g.Output.AddRange(b.Graph.Output);
+        return model;
+    }
+
     /// <summary>Calls the component's hook and checks it returned a tensor the graph holds.</summary>
     public static string Emit(VectorTransformer t, OnnxGraphBuilder g, string input)
     {
