@@ -71,7 +71,8 @@ public static class Program
         return app;
     }
 
-    /// <summary>One line, never a stack trace: a bad command line exits with <see cref="UsageError"/>, anything else with 1.</summary>
+    /// <summary>A bad command line is one line, never a stack trace, and exit code <see cref="UsageError"/>; any other
+    /// failure is its line, then the exception for the bug report, and exit code 1.</summary>
     private static int ReportError(TextWriter errors, Exception e, IReadOnlyList<string> args)
     {
         bool usage = e is CommandAppException or ArgumentException or FileNotFoundException or DirectoryNotFoundException;
@@ -84,6 +85,8 @@ public static class Program
             message = OptionGiven(args, value) is { } option ? $"{option} got '{value}': {why}" : message;
         }
         errors.WriteLine($"Error: {message.ReplaceLineEndings(" ")}");
+        // A failure that is not the command line's fault is a bug: keep its trace for the report.
+        if (!usage) errors.WriteLine(e.ToString());
         return usage ? UsageError : 1;
     }
 

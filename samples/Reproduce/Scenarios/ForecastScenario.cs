@@ -1,11 +1,10 @@
+using System.ComponentModel;
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
-using Microsoft.ML;
 using MLTransforms.TimeSeries;
+using Microsoft.ML;
 using Spectre.Console;
 using Spectre.Console.Cli;
-using System.ComponentModel;
 
 namespace MLTransforms.Reproduce.Scenarios;
 

@@ -1,14 +1,14 @@
+using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using MLTransforms.TimeSeries;
+using MLTransforms.TimeSeries.OLinear;
 using Microsoft.ML;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using MLTransforms.TimeSeries;
-using MLTransforms.TimeSeries.OLinear;
 using Spectre.Console;
 using Spectre.Console.Cli;
-using System.ComponentModel;
 
 namespace MLTransforms.Reproduce.Scenarios;
 

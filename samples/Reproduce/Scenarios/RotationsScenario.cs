@@ -1,12 +1,12 @@
+using System.ComponentModel;
 using System.Globalization;
 using System.Numerics.Tensors;
+using MLTransforms.Core.Pipeline;
+using MLTransforms.Rotations;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLTransforms.Rotations;
 using Spectre.Console;
-using MLTransforms.Core.Pipeline;
 using Spectre.Console.Cli;
-using System.ComponentModel;
 
 namespace MLTransforms.Reproduce.Scenarios;
 

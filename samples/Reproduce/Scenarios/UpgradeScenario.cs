@@ -1,9 +1,9 @@
+using System.ComponentModel;
 using System.Diagnostics;
 using MLTransforms.Embeddings;
-using Spectre.Console;
 using MLTransforms.Evaluation;
+using Spectre.Console;
 using Spectre.Console.Cli;
-using System.ComponentModel;
 
 namespace MLTransforms.Reproduce.Scenarios;
 
