@@ -5,23 +5,23 @@ using Microsoft.ML.Data;
 using MLTransforms.Onnx;
 using Spectre.Console;
 
-namespace MLTransforms.Samples.Scenarios;
+namespace MLTransforms.Reproduce.Scenarios;
 
 /// <summary>
 /// ONNX as persistence and deployment format: fit a pipeline that mixes built-in transforms, a library component
 /// (RandomRotation), a user-defined component (<see cref="SoftClip"/>) and a trainer; save it with <c>mlContext.Model.Save</c> and reload it in a fresh
 /// MLContext; export the whole pipeline to one ONNX model; score it with ONNX Runtime; compare outputs and speed.
 /// </summary>
-public sealed class OnnxScenario : IScenario
+public sealed class OnnxScenario : Scenario<ScenarioSettings>
 {
     /// <inheritdoc/>
-    public string Name => "onnx";
+    public override string Name => "onnx";
 
     /// <inheritdoc/>
-    public string Description => "Save/Load through ONNX, whole-pipeline ONNX export, ONNX Runtime scoring vs ML.NET (optdigits)";
+    public override string Description => "Save/Load through ONNX, whole-pipeline ONNX export, ONNX Runtime scoring vs ML.NET (optdigits)";
 
     /// <inheritdoc/>
-    public int Order => 90;
+    public override int Order => 90;
 
     private sealed class Digit
     {
@@ -30,13 +30,13 @@ public sealed class OnnxScenario : IScenario
     }
 
     /// <inheritdoc/>
-    public Task<IReadOnlyList<ResultRow>> RunAsync(ScenarioContext context, string[] args)
+    public override Task<IReadOnlyList<ResultRow>> RunAsync(ScenarioContext context, ScenarioSettings settings)
     {
         var results = new List<ResultRow>();
         var ml = new MLContext(seed: 1);
-        var train = ml.Data.LoadFromTextFile<Digit>(context.Data("optdigits/train.csv"), separatorChar: ',', hasHeader: true);
+        var train = ml.Data.LoadFromTextFile<Digit>(ScenarioContext.Data("optdigits/train.csv"), separatorChar: ',', hasHeader: true);
         // Cached so the timing below measures scoring, not CSV parsing.
-        var test = ml.Data.Cache(ml.Data.LoadFromTextFile<Digit>(context.Data("optdigits/test.csv"), separatorChar: ',', hasHeader: true));
+        var test = ml.Data.Cache(ml.Data.LoadFromTextFile<Digit>(ScenarioContext.Data("optdigits/test.csv"), separatorChar: ',', hasHeader: true));
         var features = ml.Data.CreateEnumerable<Digit>(test, false).SelectMany(d => d.Features).ToArray();
         int rows = features.Length / 64;
 

@@ -1,20 +1,44 @@
+using System.ComponentModel;
 using System.Globalization;
 using System.Numerics.Tensors;
+using MLTransforms.Core.Pipeline;
+using MLTransforms.Rotations;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLTransforms.Rotations;
 using Spectre.Console;
-using MLTransforms.Core.Pipeline;
+using Spectre.Console.Cli;
 
-namespace MLTransforms.Samples.Scenarios;
+namespace MLTransforms.Reproduce.Scenarios;
+
+/// <summary>Options of <see cref="RotationsScenario"/>.</summary>
+public sealed class RotationsSettings : ScenarioSettings
+{
+    /// <summary>Kolmogorov-Smirnov draws per cell.</summary>
+    [CommandOption("--draws <N>")]
+    [Description("Kolmogorov-Smirnov draws per (blocks, dimension) cell; the paper uses 100000")]
+    [DefaultValue(10_000)]
+    public int Draws { get; init; } = 10_000;
+
+    /// <summary>Kernel error on the SciFact embeddings of the shared data instead of optdigits.</summary>
+    [CommandOption("--scifact")]
+    [Description("Kernel error on the 384-d SciFact MiniLM embeddings from ../shared/data (optdigits when absent)")]
+    public bool SciFact { get; init; }
+
+    /// <summary>Skips the letter data set in the accuracy table.</summary>
+    [CommandOption("--no-letter")]
+    [Description("Skip the letter data set (from ../shared/data) in the accuracy table")]
+    public bool NoLetter { get; init; }
+
+    /// <inheritdoc/>
+    public override ValidationResult Validate()
+        => Draws > 0 ? ValidationResult.Success() : ValidationResult.Error($"--draws must be a positive number of draws; got {Draws}.");
+}
 
 /// <summary>
 /// Structured random rotations: how close H D ... H D comes to a uniform rotation (Kolmogorov-Smirnov table and
 /// plot), SORF vs ML.NET random Fourier features on kernel approximation error, and downstream accuracy.
 /// </summary>
-/// <remarks>Options: <c>--draws N</c> (KS draws per cell; the paper uses 100000), <c>--scifact</c> (kernel error on
-/// the 384-d SciFact embeddings from the shared data instead of optdigits), <c>--no-letter</c>.</remarks>
-public sealed class RotationsScenario : IScenario
+public sealed class RotationsScenario : Scenario<RotationsSettings>
 {
     private static readonly int[] Dimensions = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096];
     private static readonly int[] Ranks = [256, 512, 1024, 2048, 4096];
@@ -22,27 +46,21 @@ public sealed class RotationsScenario : IScenario
     private const int ClassifierRank = 2048;
 
     /// <inheritdoc/>
-    public string Name => "rotations";
+    public override string Name => "rotations";
 
     /// <inheritdoc/>
-    public string Description => "Structured Hadamard rotations: KS distance to a uniform rotation, SORF vs RFF kernel error and accuracy";
+    public override string Description => "Structured Hadamard rotations: KS distance to a uniform rotation, SORF vs RFF kernel error and accuracy";
 
     /// <inheritdoc/>
-    public int Order => 10;
+    public override int Order => 10;
 
     /// <inheritdoc/>
-    public Task<IReadOnlyList<ResultRow>> RunAsync(ScenarioContext context, string[] args)
+    public override Task<IReadOnlyList<ResultRow>> RunAsync(ScenarioContext context, RotationsSettings settings)
     {
-        int draws = 10_000;
-        int at = Array.IndexOf(args, "--draws");
-        if (at >= 0 && at + 1 < args.Length) draws = int.Parse(args[at + 1], CultureInfo.InvariantCulture);
-        bool scifact = args.Contains("--scifact");
-        bool letter = !args.Contains("--no-letter");
-
         var results = new List<ResultRow>();
-        results.AddRange(KolmogorovSmirnovTable(context, draws));
-        results.AddRange(KernelError(context, scifact));
-        results.AddRange(Accuracy(context, letter));
+        results.AddRange(KolmogorovSmirnovTable(context, settings.Draws));
+        results.AddRange(KernelError(context, settings.SciFact));
+        results.AddRange(Accuracy(context, !settings.NoLetter));
         return Task.FromResult<IReadOnlyList<ResultRow>>(results);
     }
 
@@ -83,11 +101,11 @@ public sealed class RotationsScenario : IScenario
         var floor = plot.Add.HorizontalLine(Math.Log10(noise));
         floor.LegendText = $"sampling noise ({draws:N0} draws)";
         floor.LinePattern = ScottPlot.LinePattern.Dashed;
-        LogAxis(plot.Axes.Bottom, "G4");
-        LogAxis(plot.Axes.Left, "G3");
+        LogTickGenerator.Apply(plot.Axes.Bottom, "G4", Dimensions.Select(d => (double)d).ToArray());
+        LogTickGenerator.Apply(plot.Axes.Left, "G3");
         plot.Title("Structured Hadamard rotation vs uniform rotation (input e1)");
-        plot.XLabel("dimension d");
-        plot.YLabel("Kolmogorov-Smirnov distance");
+        plot.XLabel("dimension d (log scale)");
+        plot.YLabel("Kolmogorov-Smirnov distance (log scale)");
         plot.ShowLegend(ScottPlot.Alignment.LowerLeft);
         plot.SavePng(context.Output("rotations-ks.png"), 800, 500);
 
@@ -95,16 +113,6 @@ public sealed class RotationsScenario : IScenario
         for (int b = 0; b < 3; b++)
             yield return new ResultRow("rotations", $"KS distance, {b + 1} block(s), d = 4096, {draws:N0} draws", $"{ks[b, last]:F4}",
                 b switch { 0 => "paper: ~0.34", 1 => "paper: ~0.008 (100k draws)", _ => $"noise floor {noise:F4}" });
-    }
-
-    private static void LogAxis(ScottPlot.IAxis axis, string format)
-    {
-        axis.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
-        {
-            MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
-            IntegerTicksOnly = true,
-            LabelFormatter = v => Math.Pow(10, v).ToString(format, CultureInfo.InvariantCulture),
-        };
     }
 
     private sealed class SynchronousProgress(Action<double> report) : IProgress<double>
@@ -121,7 +129,7 @@ public sealed class RotationsScenario : IScenario
     {
         float[][] rows;
         string source;
-        var scifactPath = context.SharedDataDirectory is { } shared ? Path.Combine(shared, "retrieval/scifact/embeddings/corpus.minilm.f32") : null;
+        var scifactPath = ScenarioContext.SharedDataDirectory is { } shared ? Path.Combine(shared, "retrieval/scifact/embeddings/corpus.minilm.f32") : null;
         if (scifact && scifactPath is not null && File.Exists(scifactPath))
         {
             rows = ReadEmbeddings(scifactPath, 1000);
@@ -129,7 +137,7 @@ public sealed class RotationsScenario : IScenario
         }
         else
         {
-            rows = ReadCsv(context.Data("optdigits/train.csv"), 1000);
+            rows = ReadCsv(ScenarioContext.Data("optdigits/train.csv"), 1000);
             source = "optdigits (64-d)";
         }
 
@@ -169,11 +177,11 @@ public sealed class RotationsScenario : IScenario
         var logR = Ranks.Select(k => Math.Log10(k)).ToArray();
         plot.Add.Scatter(logR, rff.Select(Math.Log10).ToArray()).LegendText = "RFF (ML.NET ApproximatedKernelMap)";
         plot.Add.Scatter(logR, sorf.Select(Math.Log10).ToArray()).LegendText = "SORF (OrthogonalRandomFeatures)";
-        LogAxis(plot.Axes.Bottom, "G4");
-        LogAxis(plot.Axes.Left, "G3");
+        LogTickGenerator.Apply(plot.Axes.Bottom, "G4", Ranks.Select(r => (double)r).ToArray());
+        LogTickGenerator.Apply(plot.Axes.Left, "G3");
         plot.Title($"Gaussian kernel approximation, {source}");
-        plot.XLabel("rank (random features)");
-        plot.YLabel("relative Frobenius error of the Gram matrix");
+        plot.XLabel("rank: number of random features (log scale)");
+        plot.YLabel("Gram matrix relative error (log scale)");
         plot.ShowLegend(ScottPlot.Alignment.UpperRight);
         plot.SavePng(context.Output("rotations-kernel-error.png"), 800, 500);
 
@@ -183,8 +191,8 @@ public sealed class RotationsScenario : IScenario
 
     private static IEnumerable<ResultRow> Accuracy(ScenarioContext context, bool letter)
     {
-        var sets = new List<(string Name, string Train, string Test)> { ("optdigits", context.Data("optdigits/train.csv"), context.Data("optdigits/test.csv")) };
-        if (letter && context.SharedDataDirectory is { } shared && File.Exists(Path.Combine(shared, "classification/letter/train.csv")))
+        var sets = new List<(string Name, string Train, string Test)> { ("optdigits", ScenarioContext.Data("optdigits/train.csv"), ScenarioContext.Data("optdigits/test.csv")) };
+        if (letter && ScenarioContext.SharedDataDirectory is { } shared && File.Exists(Path.Combine(shared, "classification/letter/train.csv")))
             sets.Add(("letter", Path.Combine(shared, "classification/letter/train.csv"), Path.Combine(shared, "classification/letter/test.csv")));
 
         var table = new Table().AddColumn("data").AddColumn("raw features").AddColumn($"RFF, rank {ClassifierRank}").AddColumn($"SORF, rank {ClassifierRank}");

@@ -3,7 +3,7 @@ using MLTransforms.Onnx;
 using MLTransforms.Core.Onnx;
 using MLTransforms.Core.Pipeline;
 
-namespace MLTransforms.Samples.Scenarios;
+namespace MLTransforms.Reproduce.Scenarios;
 
 // A user-defined transformer that saves, loads and exports like a built-in one: derive from VectorTransformer,
 // write the per-row mathematics (Map) and the same computation as an ONNX graph (BuildOnnx). That is all

@@ -1,9 +1,25 @@
+using System.ComponentModel;
 using System.Diagnostics;
 using MLTransforms.Embeddings;
-using Spectre.Console;
 using MLTransforms.Evaluation;
+using Spectre.Console;
+using Spectre.Console.Cli;
 
-namespace MLTransforms.Samples.Scenarios;
+namespace MLTransforms.Reproduce.Scenarios;
+
+/// <summary>Options of <see cref="UpgradeScenario"/>.</summary>
+public sealed class UpgradeSettings : ScenarioSettings
+{
+    /// <summary>The whole SciFact set from the shared data, with its precomputed embeddings.</summary>
+    [CommandOption("--full")]
+    [Description("The whole SciFact set from ../shared/data with its precomputed embeddings, instead of the shipped subset embedded here")]
+    public bool Full { get; init; }
+
+    /// <inheritdoc/>
+    public override ValidationResult Validate()
+        => !Full || ScenarioContext.SharedDataDirectory is not null ? ValidationResult.Success()
+            : ValidationResult.Error($"--full needs the shared data folder ../shared/data next to the repository; none found above {AppContext.BaseDirectory}.");
+}
 
 /// <summary>
 /// Embedding-model upgrade without backfilling: an index built with all-MiniLM-L6-v2 ("old") is searched with
@@ -12,24 +28,24 @@ namespace MLTransforms.Samples.Scenarios;
 /// Default: a SciFact subset shipped in data/scifact, embedded here by both real encoders (ONNX Runtime).
 /// <c>--full</c>: the whole SciFact set from ../shared/data with its precomputed embeddings.
 /// </summary>
-public sealed class UpgradeScenario : IScenario
+public sealed class UpgradeScenario : Scenario<UpgradeSettings>
 {
     private const string QueryPrefix = "Represent this sentence for searching relevant passages: ";
 
     /// <inheritdoc/>
-    public string Name => "upgrade";
+    public override string Name => "upgrade";
 
     /// <inheritdoc/>
-    public string Description => "Search an old embedding index with a new model's queries: compatibility adapters on SciFact (--full: whole set)";
+    public override string Description => "Search an old embedding index with a new model's queries: compatibility adapters on SciFact (--full: whole set)";
 
     /// <inheritdoc/>
-    public int Order => 50;
+    public override int Order => 50;
 
     /// <inheritdoc/>
-    public async Task<IReadOnlyList<ResultRow>> RunAsync(ScenarioContext context, string[] args)
+    public override async Task<IReadOnlyList<ResultRow>> RunAsync(ScenarioContext context, UpgradeSettings settings)
     {
-        bool full = args.Contains("--full");
-        var data = full ? LoadFull(context) : await EmbedSubsetAsync(context);
+        bool full = settings.Full;
+        var data = full ? LoadFull() : await EmbedSubsetAsync();
         var (qOld, qNew, cOld, cNew, test, train, label) = data;
         AnsiConsole.MarkupLine($"[bold]{Markup.Escape(label)}[/]: {cOld.Count} documents, {test.Count} test queries.");
 
@@ -127,19 +143,19 @@ public sealed class UpgradeScenario : IScenario
     private sealed record Data(EmbeddingSet QOld, EmbeddingSet QNew, EmbeddingSet COld, EmbeddingSet CNew,
         Dictionary<string, Dictionary<string, int>> Test, Dictionary<string, Dictionary<string, int>> Train, string Label);
 
-    private static Data LoadFull(ScenarioContext context)
+    private static Data LoadFull()
     {
-        var dir = Path.Combine(context.SharedDataDirectory ?? throw new InvalidOperationException("--full needs ../shared/data next to the repository."), "retrieval", "scifact");
+        var dir = Path.Combine(ScenarioContext.SharedDataDirectory ?? throw new InvalidOperationException("--full needs ../shared/data next to the repository."), "retrieval", "scifact");
         EmbeddingSet E(string n) => RetrievalData.ReadEmbeddings(Path.Combine(dir, "embeddings", n + ".f32"));
         return new Data(E("queries.minilm"), E("queries.arctic-prefix"), E("corpus.minilm"), E("corpus.arctic"),
             RetrievalData.ReadQrels(Path.Combine(dir, "qrels", "test.tsv")), RetrievalData.ReadQrels(Path.Combine(dir, "qrels", "train.tsv")),
             "SciFact, full set (precomputed embeddings)");
     }
 
-    private static async Task<Data> EmbedSubsetAsync(ScenarioContext context)
+    private static async Task<Data> EmbedSubsetAsync()
     {
-        var queries = RetrievalData.ReadJsonl(context.Data("scifact/queries.jsonl"));
-        var corpus = RetrievalData.ReadJsonl(context.Data("scifact/corpus.jsonl"));
+        var queries = RetrievalData.ReadJsonl(ScenarioContext.Data("scifact/queries.jsonl"));
+        var corpus = RetrievalData.ReadJsonl(ScenarioContext.Data("scifact/corpus.jsonl"));
         var qIds = queries.Select(q => q.Id).ToArray();
         var cIds = corpus.Select(c => c.Id).ToArray();
         EmbeddingSet qOld = null!, qNew = null!, cOld = null!, cNew = null!;
@@ -171,7 +187,7 @@ public sealed class UpgradeScenario : IScenario
             }
         });
         AnsiConsole.MarkupLine($"Embedded {queries.Count} queries and {corpus.Count} documents with both encoders in {sw.Elapsed.TotalSeconds:F0} s.");
-        return new Data(qOld, qNew, cOld, cNew, RetrievalData.ReadQrels(context.Data("scifact/qrels/test.tsv")),
-            RetrievalData.ReadQrels(context.Data("scifact/qrels/train.tsv")), "SciFact subset (embedded here)");
+        return new Data(qOld, qNew, cOld, cNew, RetrievalData.ReadQrels(ScenarioContext.Data("scifact/qrels/test.tsv")),
+            RetrievalData.ReadQrels(ScenarioContext.Data("scifact/qrels/train.tsv")), "SciFact subset (embedded here)");
     }
 }
