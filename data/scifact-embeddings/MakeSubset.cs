@@ -37,27 +37,13 @@ void Top(EmbeddingSet queries, EmbeddingSet corpus, bool cosine = true)
     var (idx, _) = ExactSearch.TopK(q.Values, q.Count, corpus.Values, corpus.Count, corpus.Dimension, K, cosine);
     foreach (int i in idx) keep.Add(corpus.Ids[i]);
 }
-EmbeddingSet Concat(EmbeddingSet a, EmbeddingSet b)
-{
-    int d = a.Dimension + b.Dimension;
-    var values = new float[a.Count * d];
-    for (int r = 0; r < a.Count; r++)
-    {
-        var dst = values.AsSpan(r * d, d);
-        a.Row(r).CopyTo(dst);
-        b.Row(r).CopyTo(dst.Slice(a.Dimension));
-        ExactSearch.NormalizeRows(dst.Slice(0, a.Dimension), 1, a.Dimension);
-        ExactSearch.NormalizeRows(dst.Slice(a.Dimension), 1, b.Dimension);
-    }
-    return a with { Values = values, Dimension = d };
-}
 Top(qOld, cOld);
 Top(qNew, cNew);
 Top(procrustes.Apply(qNew, 384), cOld);
 Top(matched.Apply(qNew, 384), cOld);
 var migrated = index.Apply(cOld, 384);
 Top(qNew, migrated);
-Top(Concat(matched.Apply(qNew, 384), qNew), Concat(cOld, migrated), cosine: false);
+Top(EmbeddingSet.Fused(matched.Apply(qNew, 384), qNew), EmbeddingSet.Fused(cOld, migrated), cosine: false);
 // Row order: the fit documents first (in their full-data order), then the others in full-data order.
 var fitSet = new HashSet<string>(fitDocs, StringComparer.Ordinal);
 var rows = fitDocs.Concat(cOld.Ids.Where(id => keep.Contains(id) && !fitSet.Contains(id))).ToArray();

@@ -31,6 +31,32 @@ public sealed record EmbeddingSet(string[] Ids, float[] Values, int Dimension, s
         return new EmbeddingSet(ids.ToArray(), values, Dimension, Note);
     }
 
+    /// <summary>
+    /// The dual-space rows [a_i / |a_i| ; b_i / |b_i|]: a dot product of two such rows is the sum of the two cosine
+    /// similarities, so one search over them fuses a search in each space (used for query- plus index-side adapters).
+    /// </summary>
+    /// <param name="a">First space; its ids are kept.</param>
+    /// <param name="b">Second space, the same rows in the same order.</param>
+    /// <exception cref="ArgumentException">The sets have different row counts.</exception>
+    public static EmbeddingSet Fused(EmbeddingSet a, EmbeddingSet b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        if (a.Count != b.Count)
+            throw new ArgumentException($"Both embedding sets need the same rows: '{a.Note}' has {a.Count}, '{b.Note}' has {b.Count}.", nameof(b));
+        int d = a.Dimension + b.Dimension;
+        var values = new float[a.Count * d];
+        for (int r = 0; r < a.Count; r++)
+        {
+            var dst = values.AsSpan(r * d, d);
+            a.Row(r).CopyTo(dst);
+            b.Row(r).CopyTo(dst.Slice(a.Dimension));
+            MLTransforms.Embeddings.ExactSearch.NormalizeRows(dst.Slice(0, a.Dimension), 1, a.Dimension);
+            MLTransforms.Embeddings.ExactSearch.NormalizeRows(dst.Slice(a.Dimension), 1, b.Dimension);
+        }
+        return a with { Values = values, Dimension = d };
+    }
+
     /// <summary>A dictionary from id to row.</summary>
     public Dictionary<string, int> IndexOf()
     {

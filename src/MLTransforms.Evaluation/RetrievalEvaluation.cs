@@ -158,25 +158,9 @@ public sealed record CompatibilityReport(string Adapter, RetrievalMetrics OldOld
         {
             var migratedCorpus = indexMap.Apply(oldCorpus, newCorpus.Dimension);
             migrated = RetrievalEvaluation.Evaluate(newQueries, migratedCorpus, qrels, k);
-            fused = RetrievalEvaluation.Evaluate(Concat(queryMap.Apply(newQueries, oldCorpus.Dimension), newQueries),
-                Concat(oldCorpus, migratedCorpus), qrels, k, cosine: false);
+            fused = RetrievalEvaluation.Evaluate(EmbeddingSet.Fused(queryMap.Apply(newQueries, oldCorpus.Dimension), newQueries),
+                EmbeddingSet.Fused(oldCorpus, migratedCorpus), qrels, k, cosine: false);
         }
         return new CompatibilityReport(adapter, oldOld, newNew, raw, adapted, migrated, fused);
-    }
-
-    /// <summary>Row-wise [unit a | unit b].</summary>
-    private static EmbeddingSet Concat(EmbeddingSet a, EmbeddingSet b)
-    {
-        int d = a.Dimension + b.Dimension;
-        var values = new float[a.Count * d];
-        for (int r = 0; r < a.Count; r++)
-        {
-            var dst = values.AsSpan(r * d, d);
-            a.Row(r).CopyTo(dst);
-            b.Row(r).CopyTo(dst.Slice(a.Dimension));
-            ExactSearch.NormalizeRows(dst.Slice(0, a.Dimension), 1, a.Dimension);
-            ExactSearch.NormalizeRows(dst.Slice(a.Dimension), 1, b.Dimension);
-        }
-        return a with { Values = values, Dimension = d };
     }
 }

@@ -80,4 +80,26 @@ public class RetrievalTests
         }
         finally { dir.Delete(true); }
     }
+
+    [Fact]
+    public void FusedRowsScoreTheSumOfTheTwoCosines()
+    {
+        var rng = new Random(5);
+        EmbeddingSet Random(int rows, int dim, string note) => new(Enumerable.Range(0, rows).Select(i => $"r{i}").ToArray(),
+            Enumerable.Range(0, rows * dim).Select(_ => (float)(rng.NextDouble() - 0.3)).ToArray(), dim, note);
+        var a = Random(4, 5, "a");
+        var b = Random(4, 3, "b");
+        var f = EmbeddingSet.Fused(a, b);
+        Assert.Equal(8, f.Dimension);
+        Assert.Equal(a.Ids, f.Ids);
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++)
+            {
+                double expected = System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(a.Row(i), a.Row(j))
+                    + System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(b.Row(i), b.Row(j));
+                Assert.Equal(expected, System.Numerics.Tensors.TensorPrimitives.Dot(f.Row(i), f.Row(j)), 1e-5);
+            }
+        var e = Assert.Throws<ArgumentException>(() => EmbeddingSet.Fused(a, Random(3, 3, "short")));
+        Assert.Contains("'short' has 3", e.Message);
+    }
 }
