@@ -17,14 +17,14 @@ var train = RetrievalData.ReadQrels(Path.Combine(full, "qrels", "train.tsv"));
 // The fit set of SciFactCompatibilityTests on the full data: the train queries plus every 5th corpus row (first 1,000).
 var trainIds = qOld.Ids.Where(train.ContainsKey).ToArray();
 var fitDocs = cOld.Ids.Where((_, i) => i % 5 == 0).Take(1000).ToArray();
-var folds = Enumerable.Range(0, 5).Select(_ => new PairedStatistics(384, 384)).ToArray();
+var pairs = new AdapterPairs(384, 384, folds: 5); // round-robin folds: queries first, then documents
 var xq = qNew.Select(trainIds); var yq = qOld.Select(trainIds);
 var xd = cNew.Select(fitDocs); var yd = cOld.Select(fitDocs);
-for (int i = 0; i < trainIds.Length; i++) folds[i % 5].Add(xq.Row(i), yq.Row(i));
-for (int i = 0; i < fitDocs.Length; i++) folds[(trainIds.Length + i) % 5].Add(xd.Row(i), yd.Row(i));
-var procrustes = EmbeddingAdapterFitter.Fit(folds, new EmbeddingAdapterOptions { Scaling = AdapterScaling.None });
-var matched = EmbeddingAdapterFitter.Fit(folds, new EmbeddingAdapterOptions());
-var index = EmbeddingAdapterFitter.Fit(folds.Select(f => f.Swapped()).ToArray(), new EmbeddingAdapterOptions { Kind = EmbeddingAdapterKind.Ridge });
+for (int i = 0; i < trainIds.Length; i++) pairs.Add(xq.Row(i), yq.Row(i));
+for (int i = 0; i < fitDocs.Length; i++) pairs.Add(xd.Row(i), yd.Row(i));
+var procrustes = pairs.Fit(new EmbeddingAdapterOptions { Scaling = AdapterScaling.None });
+var matched = pairs.Fit(new EmbeddingAdapterOptions());
+var index = pairs.Swapped().Fit(new EmbeddingAdapterOptions { Kind = EmbeddingAdapterKind.Ridge });
 
 // Every document that any searched condition ranks in the top K of a test query: with these kept, each condition's
 // top K on the subset is its top K on the full corpus, so the test's figures are those of the full data.
