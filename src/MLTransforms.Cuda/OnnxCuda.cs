@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.Runtime;
 using MLTransforms.Onnx;
 
 namespace MLTransforms.Cuda;
@@ -6,10 +7,12 @@ namespace MLTransforms.Cuda;
 /// <summary>
 /// CUDA execution for <see cref="OnnxScorer"/>: ONNX Runtime's CUDA execution provider on a chosen device, with the
 /// CPU provider behind it for any operator CUDA does not run. Needs an NVIDIA GPU and driver plus the CUDA and cuDNN
-/// libraries ONNX Runtime GPU 1.31 is built against (CUDA 13: it loads <c>libcublasLt.so.13</c>); when they are
-/// missing, the scorer falls back to CPU (or throws, if asked to) with the reason ONNX Runtime gave, which names the
-/// missing library.
+/// libraries ONNX Runtime GPU 1.32 is built against (<see cref="Requirements"/>); when they are missing, the scorer
+/// falls back to CPU (or throws, if asked to) with the reason ONNX Runtime gave, which names the missing library.
 /// </summary>
+/// <remarks>Referencing the MLTransforms.Cuda package is enough: its build rule deploys ONNX Runtime's GPU native
+/// library in place of the CPU one that MLTransforms brings (both have the same file name). The GPU build runs every
+/// graph on CPU as well, so nothing else changes.</remarks>
 public static class OnnxCuda
 {
     /// <summary>Checks whether the CUDA execution provider can be created for <paramref name="deviceId"/>.</summary>
@@ -26,13 +29,21 @@ public static class OnnxCuda
         }
         catch (Exception e) when (e is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException)
         {
-            reason = $"CUDA execution provider is not available for device {deviceId}: {e.Message.Trim().TrimEnd('.')}. " +
-                "It needs an NVIDIA GPU and driver, the CUDA 13 and cuDNN libraries ONNX Runtime GPU 1.31 was built for on the " +
-                "library path (ONNX Runtime's error log names the missing one, e.g. libcublasLt.so.13), and the " +
-                "Microsoft.ML.OnnxRuntime.Gpu native library instead of the CPU one.";
+            string message = e.Message.Trim().TrimEnd('.');
+            reason = $"CUDA execution provider is not available for device {deviceId}: {message}. " +
+                (message.Contains("not enabled", StringComparison.OrdinalIgnoreCase) || e is EntryPointNotFoundException
+                    ? "The CPU build of ONNX Runtime was loaded: reference the MLTransforms.Cuda package (its build rule deploys the GPU build) " +
+                      "and do not set MLTransformsKeepCpuOnnxRuntime."
+                    : $"It needs {Requirements}");
             return false;
         }
     }
+
+    /// <summary>What the CUDA execution provider of ONNX Runtime GPU 1.32 needs on the machine, for messages and docs.</summary>
+    public const string Requirements =
+        "an NVIDIA GPU with a driver for CUDA 13 (R580 or newer), the CUDA 13 runtime libraries (libcudart.so.13, " +
+        "libcublas.so.13, libcublasLt.so.13, libcurand.so.10, libcufft) and cuDNN 9 for CUDA 13 on the library path " +
+        "(LD_LIBRARY_PATH on Linux, PATH on Windows); ONNX Runtime's message names the first one it could not load.";
 
     /// <summary>Options that run the scorer on CUDA device <paramref name="deviceId"/> (CPU for the rest of the graph).</summary>
     /// <param name="options">Options to extend (thread count is kept); null for defaults.</param>
@@ -68,5 +79,26 @@ public static class OnnxCuda
         if (!fallbackToCpu)
             throw new InvalidOperationException(fallbackReason + " Pass fallbackToCpu: true to score on CPU instead.");
         return new OnnxScorer(modelPath, options);
+    }
+
+    /// <summary>
+    /// Creates a scorer on CUDA when it is available and otherwise on CPU, and writes one line to
+    /// <paramref name="env"/>'s log (<see cref="Microsoft.ML.MLContext.Log"/>): the execution provider in use, or a
+    /// warning with the reason CUDA could not be used and what to install.
+    /// </summary>
+    /// <param name="env">The ML.NET environment to log to (an <see cref="Microsoft.ML.MLContext"/>).</param>
+    /// <param name="modelPath">The <c>.onnx</c> file.</param>
+    /// <param name="deviceId">CUDA device ordinal.</param>
+    /// <param name="options">Thread count and further session settings.</param>
+    public static OnnxScorer CreateScorer(IHostEnvironment env, string modelPath, int deviceId = 0, OnnxScorerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        using var ch = env.Register(nameof(OnnxCuda)).Start("Execution provider");
+        var scorer = CreateScorer(modelPath, deviceId, fallbackToCpu: true, out var reason, options);
+        if (reason is null)
+            ch.Info(MessageSensitivity.None, $"ONNX Runtime execution provider: CUDA (device {deviceId}) for {Path.GetFileName(modelPath)}");
+        else
+            ch.Warning(MessageSensitivity.None, $"ONNX Runtime execution provider: CPU for {Path.GetFileName(modelPath)} ({reason})");
+        return scorer;
     }
 }
