@@ -16,7 +16,7 @@ internal static class HostLog
     /// with what to install when it is the managed kernel.</summary>
     internal static void GemmBackend(this IChannel channel)
     {
-        channel.Info($"Matrix products: {Gemm.BackendDescription}");
+        channel.Info($"Matrix products: {(Gemm.RunsManaged && Gemm.NativeAvailable ? "managed kernel (forced on this thread; loaded: " + Gemm.BackendDescription + ")" : Gemm.BackendDescription)}");
         if (Gemm.BackendAdvice is { } advice)
             channel.Warning(MessageSensitivity.None, advice);
     }
