@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using MLTransforms.Core.Pipeline;
 using MLTransforms.Embeddings;
 
 namespace MLTransforms;
@@ -21,7 +22,7 @@ public static class EmbeddingsCatalog
         string inputColumnName, string targetColumnName, EmbeddingAdapterOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new EmbeddingAdapterEstimator(outputColumnName, inputColumnName, targetColumnName, options);
+        return new EmbeddingAdapterEstimator(CatalogEnvironment.Of(catalog), outputColumnName, inputColumnName, targetColumnName, options);
     }
 
     /// <summary>
@@ -33,6 +34,6 @@ public static class EmbeddingsCatalog
     public static TextEmbeddingEstimator TextEmbedding(this TransformsCatalog catalog, string outputColumnName, string inputColumnName, TextEmbeddingOptions options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new TextEmbeddingEstimator(outputColumnName, inputColumnName, options);
+        return new TextEmbeddingEstimator(CatalogEnvironment.Of(catalog), outputColumnName, inputColumnName, options);
     }
 }

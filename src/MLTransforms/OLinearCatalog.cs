@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using MLTransforms.Core.Pipeline;
 using MLTransforms.TimeSeries.OLinear;
 
 namespace MLTransforms;
@@ -20,6 +21,6 @@ public static class OLinearCatalog
         string inputColumnName = "Input", OLinearOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new OLinearForecastEstimator(outputColumnName, inputColumnName, options);
+        return new OLinearForecastEstimator(CatalogEnvironment.Of(catalog), outputColumnName, inputColumnName, options);
     }
 }

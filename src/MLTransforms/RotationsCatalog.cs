@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using MLTransforms.Core.Pipeline;
 using MLTransforms.Rotations;
 
 namespace MLTransforms;
@@ -14,13 +15,14 @@ public static class RotationsCatalog
     /// <param name="outputColumnName">Name of the rotated column.</param>
     /// <param name="inputColumnName">Name of the input column; null means <paramref name="outputColumnName"/>.</param>
     /// <param name="blocks">Number of H D blocks, 1..3 (2 is close to a uniform rotation, arXiv:2604.23418).</param>
-    /// <param name="seed">Seed of the signs; null means the fixed <see cref="StructuredRotation.DefaultSeed"/>.</param>
+    /// <param name="seed">Seed of the signs; null draws one from the <see cref="MLContext"/>'s seed (as ML.NET's own
+    /// components do): reproducible under <c>new MLContext(seed: n)</c>. An explicit seed always wins.</param>
     /// <example><code>var pipeline = ml.Transforms.RandomRotation("Rotated", "Features", blocks: 2, seed: 1);</code></example>
     public static RandomRotationEstimator RandomRotation(this TransformsCatalog catalog, string outputColumnName,
         string? inputColumnName = null, int blocks = 2, int? seed = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new RandomRotationEstimator(outputColumnName, inputColumnName, blocks, seed);
+        return new RandomRotationEstimator(CatalogEnvironment.Of(catalog), outputColumnName, inputColumnName, blocks, seed);
     }
 
     /// <summary>
@@ -34,13 +36,14 @@ public static class RotationsCatalog
     /// <c>johnson_lindenstrauss_min_dim(n_samples, eps)</c> for the number of training rows.</param>
     /// <param name="eps">Distortion for 'auto' sizing, in (0, 1).</param>
     /// <param name="blocks">Number of H D blocks before sub-sampling, 1..3.</param>
-    /// <param name="seed">Seed of the signs and the row choice; null means the fixed <see cref="StructuredRotation.DefaultSeed"/>.</param>
+    /// <param name="seed">Seed of the signs and the row choice; null draws one from the <see cref="MLContext"/>'s seed.
+    /// An explicit seed always wins.</param>
     /// <example><code>var pipeline = ml.Transforms.StructuredRandomProjection("Sketch", "Embedding", eps: 0.2);</code></example>
     public static StructuredRandomProjectionEstimator StructuredRandomProjection(this TransformsCatalog catalog, string outputColumnName,
         string? inputColumnName = null, int outputDimension = 0, double eps = 0.1, int blocks = 1, int? seed = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new StructuredRandomProjectionEstimator(outputColumnName, inputColumnName, outputDimension, eps, blocks, seed);
+        return new StructuredRandomProjectionEstimator(CatalogEnvironment.Of(catalog), outputColumnName, inputColumnName, outputDimension, eps, blocks, seed);
     }
 
     /// <summary>
@@ -57,14 +60,15 @@ public static class RotationsCatalog
     /// <param name="gamma">Kernel width, positive.</param>
     /// <param name="useCosAndSinBases">Output cos and sin pairs (2 * rank values) instead of cos(w x + b).</param>
     /// <param name="blocks">Number of H D blocks per stacked rotation, 1..3.</param>
-    /// <param name="seed">Seed of the signs and the phases; null means the fixed <see cref="StructuredRotation.DefaultSeed"/>.</param>
+    /// <param name="seed">Seed of the signs and the phases; null draws one from the <see cref="MLContext"/>'s seed.
+    /// An explicit seed always wins.</param>
     /// <example><code>var pipeline = ml.Transforms.OrthogonalRandomFeatures("Kernel", "Features", rank: 2048)
     ///     .Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(featureColumnName: "Kernel"));</code></example>
     public static OrthogonalRandomFeaturesEstimator OrthogonalRandomFeatures(this TransformsCatalog catalog, string outputColumnName,
         string? inputColumnName = null, int rank = 1000, float gamma = 1, bool useCosAndSinBases = false, int blocks = 3, int? seed = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new OrthogonalRandomFeaturesEstimator(new OrthogonalRandomFeaturesOptions
+        return new OrthogonalRandomFeaturesEstimator(CatalogEnvironment.Of(catalog), new OrthogonalRandomFeaturesOptions
         {
             OutputColumnName = outputColumnName,
             InputColumnName = inputColumnName,
@@ -83,6 +87,6 @@ public static class RotationsCatalog
     public static OrthogonalRandomFeaturesEstimator OrthogonalRandomFeatures(this TransformsCatalog catalog, OrthogonalRandomFeaturesOptions options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new OrthogonalRandomFeaturesEstimator(options);
+        return new OrthogonalRandomFeaturesEstimator(CatalogEnvironment.Of(catalog), options);
     }
 }

@@ -20,7 +20,7 @@ public static class TimeSeriesCatalog
         OrthoTransOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new OrthoTransEstimator(outputColumnName, inputColumnName, options);
+        return new OrthoTransEstimator(CatalogEnvironment.Of(catalog), outputColumnName, inputColumnName, options);
     }
 
     /// <summary>An OrthoTrans transformer from an already fitted basis (e.g. <see cref="OrthoTransBasis.Fit"/> on a
@@ -52,7 +52,7 @@ public static class TimeSeriesCatalog
         string inputColumnName = "Input", OrthoRidgeOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new OrthoRidgeForecastEstimator(outputColumnName, inputColumnName, options);
+        return new OrthoRidgeForecastEstimator(CatalogEnvironment.Of(catalog), outputColumnName, inputColumnName, options);
     }
 
     /// <summary>
@@ -69,6 +69,6 @@ public static class TimeSeriesCatalog
         string outputColumnName = "Forecast", string inputColumnName = "Input", OrthoResidualOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new OrthoResidualForecastEstimator(catalog, trainer, outputColumnName, inputColumnName, options);
+        return new OrthoResidualForecastEstimator(CatalogEnvironment.Of(catalog), trainer, outputColumnName, inputColumnName, options);
     }
 }

@@ -22,7 +22,7 @@ public class OnnxBenchmarks
     /// <summary>The benchmarked components at d = 1024: add one line per component.</summary>
     public static readonly Dictionary<string, Func<VectorTransformer>> Components = new()
     {
-        ["dense-affine-1024x64"] = () => GoldenGraphs.Fit(new ExampleAffineMapEstimator("Y", "X", 64, seed: 1), Dimension),
+        ["dense-affine-1024x64"] = () => GoldenGraphs.Fit(new ExampleAffineMapEstimator(new MLContext(1), "Y", "X", 64, seed: 1), Dimension),
         ["rotation-2-blocks"] = () => GoldenGraphs.Fit(new MLContext(1).Transforms.RandomRotation("Y", "X", blocks: 2, seed: 1), Dimension),
         ["srht-to-256"] = () => GoldenGraphs.Fit(new MLContext(1).Transforms.StructuredRandomProjection("Y", "X", outputDimension: 256, seed: 1), Dimension),
         ["sorf-rank-4096"] = () => GoldenGraphs.Fit(new MLContext(1).Transforms.OrthogonalRandomFeatures("Y", "X", rank: 4096, seed: 1), Dimension),

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using Microsoft.ML;
+using Microsoft.ML.Runtime;
 using MLTransforms.Onnx;
 using MLTransforms.Core.Onnx;
 using MLTransforms.Core.Pipeline;
@@ -40,7 +41,7 @@ public sealed class ExampleAffineMap : VectorTransformer
 }
 
 /// <summary>Fits <see cref="ExampleAffineMap"/>: the column mean, then W, b uniform from a seed (W scaled by 1/sqrt(d)).</summary>
-public sealed class ExampleAffineMapEstimator(string output, string? input, int outputSize, int seed) : VectorEstimator<ExampleAffineMap>(output, input)
+public sealed class ExampleAffineMapEstimator(IHostEnvironment env, string output, string? input, int outputSize, int seed) : VectorEstimator<ExampleAffineMap>(env, output, input)
 {
     /// <inheritdoc/>
     public override ExampleAffineMap Fit(IDataView input)

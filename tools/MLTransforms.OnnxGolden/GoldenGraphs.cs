@@ -25,7 +25,7 @@ public static class GoldenGraphs
     public static IReadOnlyList<GoldenGraph> All { get; } =
     [
         new("example-affine", "ExampleAffineMap (the mechanism's own example): y = (x - mean) W + b, d = 8 -> 5, seed 1",
-            () => Fit(new ExampleAffineMapEstimator("Y", "X", 5, seed: 1), inputSize: 8)),
+            () => Fit(new ExampleAffineMapEstimator(new MLContext(1), "Y", "X", 5, seed: 1), inputSize: 8)),
         new("random-rotation", "RandomRotation: d = 12 (zero-padded to 16), 2 blocks, seed 1",
             () => Fit(new MLContext(1).Transforms.RandomRotation("Y", "X", blocks: 2, seed: 1), inputSize: 12)),
         new("random-rotation-3-blocks", "RandomRotation: d = 64, 3 blocks, seed 2",

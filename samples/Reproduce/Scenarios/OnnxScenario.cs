@@ -45,7 +45,7 @@ public sealed class OnnxScenario : Scenario<ScenarioSettings>
         {
             model = ml.Transforms.NormalizeMeanVariance("Norm", "Features")
                 .Append(ml.Transforms.RandomRotation("Rotated", "Norm", blocks: 2, seed: 1))
-                .Append(new SoftClipEstimator("Clipped", "Rotated", c: 2f))
+                .Append(new SoftClipEstimator(ml, "Clipped", "Rotated", c: 2f))
                 .Append(ml.Transforms.Conversion.MapValueToKey("Label"))
                 .Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy("Label", "Clipped", maximumNumberOfIterations: 30))
                 .Fit(train);

@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Runtime;
 using MLTransforms.Onnx;
 using MLTransforms.Core.Onnx;
 using MLTransforms.Core.Pipeline;
@@ -27,7 +28,7 @@ public sealed class SoftClip(string output, string input, int size, float c) : V
 }
 
 /// <summary>The estimator that puts <see cref="SoftClip"/> into an ML.NET pipeline (nothing to learn but the input size).</summary>
-public sealed class SoftClipEstimator(string output, string input, float c) : VectorEstimator<SoftClip>(output, input)
+public sealed class SoftClipEstimator(IHostEnvironment env, string output, string input, float c) : VectorEstimator<SoftClip>(env, output, input)
 {
     /// <inheritdoc/>
     public override SoftClip Fit(IDataView data) => new(OutputColumnName, InputColumnName, CheckInput(data), c);

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
 using MLTransforms.Embeddings;
 using MLTransforms.Onnx;
 using MLTransforms.Core.Onnx;
@@ -18,8 +19,13 @@ public sealed class EmbeddingAdapterEstimator : VectorEstimator<EmbeddingAdapter
     private readonly EmbeddingAdapterOptions _options;
 
     /// <summary>Creates the estimator; prefer <see cref="EmbeddingsCatalog.EmbeddingAdapter"/>.</summary>
-    public EmbeddingAdapterEstimator(string outputColumnName, string inputColumnName, string targetColumnName, EmbeddingAdapterOptions? options = null)
-        : base(outputColumnName, inputColumnName)
+    /// <param name="env">The ML.NET environment (e.g. the <see cref="MLContext"/>); fitting logs to it.</param>
+    /// <param name="outputColumnName">Column of mapped vectors.</param>
+    /// <param name="inputColumnName">Column of new-model vectors.</param>
+    /// <param name="targetColumnName">Column of old-model vectors of the same rows (read only while fitting).</param>
+    /// <param name="options">Kind and settings, validated here and again when fitting.</param>
+    public EmbeddingAdapterEstimator(IHostEnvironment env, string outputColumnName, string inputColumnName, string targetColumnName, EmbeddingAdapterOptions? options = null)
+        : base(env, outputColumnName, inputColumnName)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(targetColumnName);
         TargetColumnName = targetColumnName;
@@ -43,11 +49,19 @@ public sealed class EmbeddingAdapterEstimator : VectorEstimator<EmbeddingAdapter
     /// <exception cref="InvalidOperationException">No rows, a NaN / infinite / all-zero vector (naming column and row), or too few pairs for an unregularised fit.</exception>
     public override EmbeddingAdapterTransformer Fit(IDataView input)
     {
+        _options.Validate();
         int dx = CheckInput(input);
         var target = SchemaChecks.CheckVectorColumn(input.Schema, TargetColumnName);
         int dy = ((VectorDataViewType)target.Type).Size;
         var folds = ReadFolds(input, InputColumnName, TargetColumnName, dx, dy, _options.Folds, _options.MaxPairs);
         var map = EmbeddingAdapterFitter.Fit(folds, _options);
+        using (var ch = Host.Start("Fit"))
+        {
+            var d = map.Diagnostics;
+            ch.Info($"Embedding adapter {map.Kind}: {dx} -> {map.OutputSize} from {d.Pairs} pairs; ridge {d.Ridge:G4}, scale {d.Scale:G4}, train MSE per pair {d.TrainError:G5}, orthogonality error {d.OrthogonalityError:G4}");
+            if (!d.Converged)
+                ch.Warning($"Embedding adapter {map.Kind}: the optimiser stopped after {d.Iterations} iterations without meeting its tolerance {_options.Tolerance:G3} (raise MaxIterations)");
+        }
         return new EmbeddingAdapterTransformer(OutputColumnName, InputColumnName, map);
     }
 

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
 using MLTransforms.Embeddings;
 using MLTransforms.Core.Pipeline;
 
@@ -12,10 +13,17 @@ namespace MLTransforms.Embeddings;
 public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer>
 {
     private readonly TextEmbeddingOptions _options;
+    private readonly IHost _host;
 
     /// <summary>Creates the estimator; prefer <see cref="EmbeddingsCatalog.TextEmbedding"/>.</summary>
-    public TextEmbeddingEstimator(string outputColumnName, string inputColumnName, TextEmbeddingOptions options)
+    /// <param name="env">The ML.NET environment (e.g. the <see cref="MLContext"/>); fitting logs to it.</param>
+    /// <param name="outputColumnName">Name of the appended vector column.</param>
+    /// <param name="inputColumnName">Name of the text column.</param>
+    /// <param name="options">The model and its tokenisation.</param>
+    public TextEmbeddingEstimator(IHostEnvironment env, string outputColumnName, string inputColumnName, TextEmbeddingOptions options)
     {
+        ArgumentNullException.ThrowIfNull(env);
+        _host = env.Register(nameof(TextEmbeddingEstimator));
         ArgumentException.ThrowIfNullOrWhiteSpace(outputColumnName);
         ArgumentException.ThrowIfNullOrWhiteSpace(inputColumnName);
         ArgumentNullException.ThrowIfNull(options);
@@ -36,7 +44,10 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
     {
         ArgumentNullException.ThrowIfNull(input);
         TextEmbeddingTransformer.CheckText(input.Schema, InputColumnName);
-        return new TextEmbeddingTransformer(OutputColumnName, InputColumnName, new TextEmbedder(_options));
+        var embedder = new TextEmbedder(_options);
+        using (var ch = _host.Start("Fit"))
+            ch.Info($"Sentence encoder {_options.ModelPath ?? "(model bytes)"}: {embedder.Dimension} dimensions, {_options.Pooling} pooling, batches of {_options.BatchSize}");
+        return new TextEmbeddingTransformer(OutputColumnName, InputColumnName, embedder);
     }
 
     /// <inheritdoc/>

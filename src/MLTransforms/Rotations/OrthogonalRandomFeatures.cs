@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
 using MLTransforms.Onnx;
 using MLTransforms.Core.Numerics;
 using MLTransforms.Core.Onnx;
@@ -30,8 +31,9 @@ public sealed class OrthogonalRandomFeaturesOptions
     /// <summary>Number of H D blocks per stacked rotation, 1..3 (SORF uses 3).</summary>
     public int Blocks { get; set; } = 3;
 
-    /// <summary>Seed of every random choice (signs, norms, phases, the distance sample); null means
-    /// <see cref="StructuredRotation.DefaultSeed"/>.</summary>
+    /// <summary>Seed of every random choice (signs, norms, phases, the distance sample); null (default) draws one
+    /// from the estimator's host when the estimator is created, i.e. from the seed of the <see cref="MLContext"/>, as
+    /// ML.NET's own components do. An explicit seed always wins.</summary>
     public int? Seed { get; set; }
 
     /// <summary>
@@ -66,9 +68,11 @@ public sealed class OrthogonalRandomFeaturesEstimator : VectorEstimator<Orthogon
     private const int ReservoirSize = 5000;
 
     /// <summary>Creates the estimator; prefer <see cref="RotationsCatalog.OrthogonalRandomFeatures(TransformsCatalog, OrthogonalRandomFeaturesOptions)"/>.</summary>
+    /// <param name="env">The ML.NET environment (e.g. the <see cref="MLContext"/>); a null seed is drawn from it.</param>
+    /// <param name="options">The settings, read once here (later edits do not change the estimator).</param>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
-    public OrthogonalRandomFeaturesEstimator(OrthogonalRandomFeaturesOptions options)
-        : base(options?.OutputColumnName!, options?.InputColumnName)
+    public OrthogonalRandomFeaturesEstimator(IHostEnvironment env, OrthogonalRandomFeaturesOptions options)
+        : base(env, options?.OutputColumnName!, options?.InputColumnName)
     {
         ArgumentNullException.ThrowIfNull(options);
         SchemaChecks.CheckOption(options.Rank > 0, "rank", options.Rank, "positive");
@@ -78,7 +82,7 @@ public sealed class OrthogonalRandomFeaturesEstimator : VectorEstimator<Orthogon
         Gamma = options.Gamma;
         UseCosAndSinBases = options.UseCosAndSinBases;
         Blocks = options.Blocks;
-        Seed = options.Seed ?? StructuredRotation.DefaultSeed;
+        Seed = options.Seed ?? Host.Rand.Next();
         ScaleGammaByDistance = options.ScaleGammaByDistance;
         FixedRowNorms = options.FixedRowNorms;
     }
@@ -95,7 +99,7 @@ public sealed class OrthogonalRandomFeaturesEstimator : VectorEstimator<Orthogon
     /// <summary>Number of H D blocks per stacked rotation.</summary>
     public int Blocks { get; }
 
-    /// <summary>Seed of every random choice.</summary>
+    /// <summary>Seed of every random choice: the one given, or the one drawn from the context when the estimator was created.</summary>
     public int Seed { get; }
 
     /// <summary>Whether gamma is divided by the median squared pairwise distance of the training rows.</summary>
@@ -108,11 +112,14 @@ public sealed class OrthogonalRandomFeaturesEstimator : VectorEstimator<Orthogon
     public override OrthogonalRandomFeaturesTransformer Fit(IDataView input)
     {
         int d = CheckInput(input);
-        float m = ScaleGammaByDistance ? MedianSquaredDistance(input) : 1f;
+        using var ch = Host.Start("Fit");
+        float m = ScaleGammaByDistance ? MedianSquaredDistance(input, ch) : 1f;
+        int p = WalshHadamard.PaddedLength(d);
+        ch.Info($"Rank {Rank} from {d} values zero-padded to {p}: {(Rank + p - 1) / p} stacked rotations of {Blocks} blocks, kernel exp(-{Gamma:G4} ||x - y||^2 / {m:G6}), seed {Seed}");
         return new OrthogonalRandomFeaturesTransformer(OutputColumnName, InputColumnName, d, Rank, Gamma, m, UseCosAndSinBases, Blocks, Seed, FixedRowNorms);
     }
 
-    private float MedianSquaredDistance(IDataView input)
+    private float MedianSquaredDistance(IDataView input, IChannel ch)
     {
         var col = input.Schema[InputColumnName];
         var rng = SplitMix64.For(Seed, stream: 0x4D45_4449UL);
@@ -163,6 +170,7 @@ public sealed class OrthogonalRandomFeaturesEstimator : VectorEstimator<Orthogon
         Array.Sort(distances);
         int h = distances.Length / 2;
         float median = distances.Length % 2 == 1 ? distances[h] : 0.5f * (distances[h - 1] + distances[h]);
+        ch.Info($"Median squared distance {median:G6} over {distances.Length} pairs of {n} sampled rows (of {seen})");
         return median > 0 ? median : 1f;
     }
 

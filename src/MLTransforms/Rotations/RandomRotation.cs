@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Runtime;
 using MLTransforms.Onnx;
 using MLTransforms.Core.Onnx;
 using MLTransforms.Core.Pipeline;
@@ -12,28 +13,36 @@ namespace MLTransforms.Rotations;
 public sealed class RandomRotationEstimator : VectorEstimator<RandomRotationTransformer>
 {
     /// <summary>Creates the estimator; prefer <see cref="RotationsCatalog.RandomRotation"/>.</summary>
+    /// <param name="env">The ML.NET environment (e.g. the <see cref="MLContext"/>); a null seed is drawn from it.</param>
     /// <param name="outputColumnName">Name of the rotated column.</param>
     /// <param name="inputColumnName">Name of the input column; null means <paramref name="outputColumnName"/>.</param>
     /// <param name="blocks">Number of H D blocks, 1..3.</param>
-    /// <param name="seed">Seed of the signs; null means <see cref="StructuredRotation.DefaultSeed"/>.</param>
+    /// <param name="seed">Seed of the signs; null draws one from the estimator's host, i.e. from the seed of the
+    /// <see cref="MLContext"/> (as ML.NET's own components do): reproducible under <c>new MLContext(seed: n)</c>,
+    /// fresh under <c>new MLContext()</c>. An explicit seed always wins.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="blocks"/> is outside 1..3.</exception>
-    public RandomRotationEstimator(string outputColumnName, string? inputColumnName = null, int blocks = 2, int? seed = null)
-        : base(outputColumnName, inputColumnName)
+    public RandomRotationEstimator(IHostEnvironment env, string outputColumnName, string? inputColumnName = null, int blocks = 2, int? seed = null)
+        : base(env, outputColumnName, inputColumnName)
     {
         SchemaChecks.CheckOption(blocks is >= StructuredRotation.MinBlocks and <= StructuredRotation.MaxBlocks, nameof(blocks), blocks, "in 1..3");
         Blocks = blocks;
-        Seed = seed ?? StructuredRotation.DefaultSeed;
+        Seed = seed ?? Host.Rand.Next();
     }
 
     /// <summary>Number of H D blocks.</summary>
     public int Blocks { get; }
 
-    /// <summary>Seed of the signs.</summary>
+    /// <summary>Seed of the signs: the one given, or the one drawn from the context when the estimator was created.</summary>
     public int Seed { get; }
 
     /// <inheritdoc/>
     public override RandomRotationTransformer Fit(IDataView input)
-        => new(OutputColumnName, InputColumnName, new StructuredRotation(CheckInput(input), Blocks, Seed));
+    {
+        var rotation = new StructuredRotation(CheckInput(input), Blocks, Seed);
+        using var ch = Host.Start("Fit");
+        ch.Info($"Rotation of {rotation.Dimension} values (zero-padded to {rotation.PaddedDimension}), {Blocks} blocks, seed {Seed}");
+        return new(OutputColumnName, InputColumnName, rotation);
+    }
 }
 
 /// <summary>

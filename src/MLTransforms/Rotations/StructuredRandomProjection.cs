@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Runtime;
 using MLTransforms.Onnx;
 using MLTransforms.Core.Numerics;
 using MLTransforms.Core.Onnx;
@@ -18,16 +19,18 @@ namespace MLTransforms.Rotations;
 public sealed class StructuredRandomProjectionEstimator : VectorEstimator<StructuredRandomProjectionTransformer>
 {
     /// <summary>Creates the estimator; prefer <see cref="RotationsCatalog.StructuredRandomProjection"/>.</summary>
+    /// <param name="env">The ML.NET environment (e.g. the <see cref="MLContext"/>); a null seed is drawn from it.</param>
     /// <param name="outputColumnName">Name of the projected column.</param>
     /// <param name="inputColumnName">Name of the input column; null means <paramref name="outputColumnName"/>.</param>
     /// <param name="outputDimension">Output size k (at most the padded input size), or 0 for 'auto'.</param>
     /// <param name="eps">Distortion allowed by 'auto' sizing, in (0, 1).</param>
     /// <param name="blocks">Number of H D blocks before sub-sampling, 1..3.</param>
-    /// <param name="seed">Seed of the signs and of the row choice; null means <see cref="StructuredRotation.DefaultSeed"/>.</param>
+    /// <param name="seed">Seed of the signs and of the row choice; null draws one from the estimator's host, i.e.
+    /// from the seed of the <see cref="MLContext"/> (as ML.NET's own components do). An explicit seed always wins.</param>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
-    public StructuredRandomProjectionEstimator(string outputColumnName, string? inputColumnName = null, int outputDimension = 0,
+    public StructuredRandomProjectionEstimator(IHostEnvironment env, string outputColumnName, string? inputColumnName = null, int outputDimension = 0,
         double eps = 0.1, int blocks = 1, int? seed = null)
-        : base(outputColumnName, inputColumnName)
+        : base(env, outputColumnName, inputColumnName)
     {
         SchemaChecks.CheckOption(outputDimension >= 0, nameof(outputDimension), outputDimension, "0 (auto) or positive");
         SchemaChecks.CheckOption(eps > 0 && eps < 1, nameof(eps), eps, "in (0, 1)");
@@ -35,7 +38,7 @@ public sealed class StructuredRandomProjectionEstimator : VectorEstimator<Struct
         OutputDimension = outputDimension;
         Eps = eps;
         Blocks = blocks;
-        Seed = seed ?? StructuredRotation.DefaultSeed;
+        Seed = seed ?? Host.Rand.Next();
     }
 
     /// <summary>Requested output size; 0 means 'auto' (see the remarks).</summary>
@@ -47,7 +50,8 @@ public sealed class StructuredRandomProjectionEstimator : VectorEstimator<Struct
     /// <summary>Number of H D blocks.</summary>
     public int Blocks { get; }
 
-    /// <summary>Seed of the signs and the row choice.</summary>
+    /// <summary>Seed of the signs and the row choice: the one given, or the one drawn from the context when the
+    /// estimator was created.</summary>
     public int Seed { get; }
 
     /// <summary>
@@ -70,6 +74,7 @@ public sealed class StructuredRandomProjectionEstimator : VectorEstimator<Struct
         int d = CheckInput(input);
         int p = WalshHadamard.PaddedLength(d);
         int k = OutputDimension;
+        using var ch = Host.Start("Fit");
         if (k == 0)
         {
             long n = input.GetRowCount() ?? CountRows(input);
@@ -81,11 +86,16 @@ public sealed class StructuredRandomProjectionEstimator : VectorEstimator<Struct
             if (auto > d)
                 throw new InvalidOperationException(FormattableString.Invariant($"eps={Eps:F6} and n_samples={n} lead to a target dimension of {auto} which is larger than the original space with n_features={d} (column '{InputColumnName}'). Pass a larger eps or an explicit outputDimension."));
             k = (int)auto;
+            ch.Info($"Output dimension {k} ('auto', Johnson-Lindenstrauss for n_samples={n}, eps={Eps:G4}) from {d} values zero-padded to {p}, {Blocks} blocks, seed {Seed}");
         }
         else if (k > p)
         {
             throw new ArgumentOutOfRangeException(nameof(OutputDimension), k,
                 $"Option 'outputDimension' must be at most the padded input size {p} of column '{InputColumnName}' (size {d}); got {k}.");
+        }
+        else
+        {
+            ch.Info($"Output dimension {k} from {d} values zero-padded to {p}, {Blocks} blocks, seed {Seed}");
         }
         return new StructuredRandomProjectionTransformer(OutputColumnName, InputColumnName, new StructuredRotation(d, Blocks, Seed), k);
     }

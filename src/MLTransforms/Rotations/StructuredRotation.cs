@@ -1,3 +1,5 @@
+using Microsoft.ML;
+using Microsoft.ML.Runtime;
 using MLTransforms.Core.Numerics;
 using MLTransforms.Core.Pipeline;
 namespace MLTransforms.Rotations;
@@ -20,9 +22,6 @@ namespace MLTransforms.Rotations;
 /// </remarks>
 public sealed class StructuredRotation
 {
-    /// <summary>The seed used when none is given: rotations built without a seed are reproducible, and all equal.</summary>
-    public const int DefaultSeed = 42;
-
     /// <summary>Fewest sign blocks.</summary>
     public const int MinBlocks = 1;
 
@@ -35,10 +34,13 @@ public sealed class StructuredRotation
     /// <summary>Draws a rotation.</summary>
     /// <param name="dimension">Input size d (1 .. 2^24); vectors are zero-padded to <see cref="PaddedDimension"/>.</param>
     /// <param name="blocks">Number b of H D blocks, 1..3.</param>
-    /// <param name="seed">Seed of the sign diagonals.</param>
+    /// <param name="seed">Seed of the sign diagonals; null draws one from a host registered with <paramref name="env"/>
+    /// (reproducible under <c>new MLContext(seed: n)</c>), or, without an environment, from a fresh unseeded
+    /// <see cref="MLContext"/>. An explicit seed always wins; <see cref="Seed"/> reports the one used.</param>
+    /// <param name="env">The ML.NET environment a null <paramref name="seed"/> is drawn from; null: fresh randomness.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="dimension"/> or <paramref name="blocks"/> is out of range.</exception>
-    public StructuredRotation(int dimension, int blocks = 2, int seed = DefaultSeed)
-        : this(dimension, blocks, seed, stream: 0)
+    public StructuredRotation(int dimension, int blocks = 2, int? seed = null, IHostEnvironment? env = null)
+        : this(dimension, blocks, seed ?? (env ?? new MLContext()).Register(nameof(StructuredRotation)).Rand.Next(), stream: 0)
     {
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
 using MLTransforms.Onnx;
 using MLTransforms.Core.Onnx;
 using MLTransforms.Core.Pipeline;
@@ -23,11 +24,9 @@ public sealed class OrthoResidualOptions
     /// <summary>Validation windows used to choose each correction's shrinkage.</summary>
     public int MaxValidationWindows { get; set; } = 20000;
 
-    /// <summary>The seed used when <see cref="Seed"/> is <see langword="null"/>.</summary>
-    public const int DefaultSeed = 0;
-
     /// <summary>Seed of the window subsampling and of the ML.NET context the correction models are trained in.
-    /// Default <see langword="null"/>: <see cref="DefaultSeed"/> (0).</summary>
+    /// Default <see langword="null"/>: drawn from the estimator's host when it is created, i.e. from the seed of the
+    /// <see cref="MLContext"/>, as ML.NET's own components do. An explicit seed always wins.</summary>
     public int? Seed { get; set; }
 
     /// <summary>Feature column the trainer reads (its default is <c>Features</c>).</summary>
@@ -39,7 +38,7 @@ public sealed class OrthoResidualOptions
     /// <summary>Settings of the underlying ridge forecaster (default: <see cref="OrthoRidgeOptions"/>'s defaults).</summary>
     public OrthoRidgeOptions Ridge { get; set; } = new();
 
-    /// <summary>Checks every option (called when the estimator is created); messages name the option.</summary>
+    /// <summary>Checks every option (called when the estimator is created and when it is fitted); messages name the option.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     public void Validate()
     {
@@ -68,28 +67,35 @@ public sealed class OrthoResidualForecastEstimator : IEstimator<OrthoResidualFor
     private readonly OrthoResidualOptions _options;
     private readonly OrthoRidgeForecastEstimator _ridge;
     private readonly string _output, _input;
+    private readonly IHost _host;
 
-    internal OrthoResidualForecastEstimator(ForecastingCatalog catalog, IEstimator<ITransformer> trainer, string outputColumnName,
+    internal OrthoResidualForecastEstimator(IHostEnvironment env, IEstimator<ITransformer> trainer, string outputColumnName,
         string inputColumnName, OrthoResidualOptions? options)
     {
+        ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(trainer);
         ArgumentException.ThrowIfNullOrWhiteSpace(outputColumnName);
         ArgumentException.ThrowIfNullOrWhiteSpace(inputColumnName);
+        _host = env.Register(nameof(OrthoResidualForecastEstimator));
         _trainer = trainer;
         _options = options ?? new OrthoResidualOptions();
         _options.Validate();
+        Seed = _options.Seed ?? _host.Rand.Next();
         _output = outputColumnName;
         _input = inputColumnName;
-        _ridge = catalog.OrthoRidge(outputColumnName, inputColumnName, _options.Ridge);
+        _ridge = new OrthoRidgeForecastEstimator(_host, outputColumnName, inputColumnName, _options.Ridge);
     }
 
-    private int Seed => _options.Seed ?? OrthoResidualOptions.DefaultSeed;
+    /// <summary>Seed of the window subsampling and of the correction models' context: <see cref="OrthoResidualOptions.Seed"/>,
+    /// or the one drawn from the context when the estimator was created.</summary>
+    public int Seed { get; }
 
     /// <summary>Fits on a <see cref="ForecastSplit"/>: the ridge on all train windows, the trainer on a subsample,
     /// shrinkage on (a subsample of) the validation windows.</summary>
     public OrthoResidualForecaster Fit(ForecastSplit split)
     {
         ArgumentNullException.ThrowIfNull(split);
+        _options.Validate();
         var sw = Stopwatch.StartNew();
         var ridge = _ridge.Fit(split);
         var tr = split.Train.Sample(_options.MaxTrainingWindows, Seed);
@@ -103,6 +109,7 @@ public sealed class OrthoResidualForecastEstimator : IEstimator<OrthoResidualFor
     public OrthoResidualForecaster Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        _options.Validate();
         var sw = Stopwatch.StartNew();
         var ridge = _ridge.Fit(input);
         var (x, rows, t) = VectorColumn.Read(input, _input);
@@ -142,8 +149,12 @@ public sealed class OrthoResidualForecastEstimator : IEstimator<OrthoResidualFor
         int n = x.Length / t, nv = vx.Length / t;
         var models = new ITransformer[k];
         var shrink = new float[k];
+        using var ch = _host.Start("Fit");
+        ch.Info($"OrthoResidual: {k} corrections of {h} output coefficients from {features.OutputSize} features, {n} train and {nv} validation windows, seed {Seed}");
         for (int i = 0; i < k; i++)
         {
+            // A long fit: stop between correction models when the context was cancelled (MLContext.CancelExecution).
+            CatalogEnvironment.CheckAlive(_host);
             var data = Rows(ml, trainFeatures, trainResid, i, n, features.OutputSize, k);
             models[i] = _trainer.Fit(data);
             var scored = models[i].Transform(Rows(ml, valFeatures, valResid, i, nv, features.OutputSize, k));
@@ -151,6 +162,7 @@ public sealed class OrthoResidualForecastEstimator : IEstimator<OrthoResidualFor
             double num = 0, den = 0;
             for (int r = 0; r < nv; r++) { num += pred[r] * valResid[r * k + i]; den += (double)pred[r] * pred[r]; }
             shrink[i] = den > 0 ? (float)Math.Clamp(num / den, 0, 1) : 0;
+            ch.Info($"Correction {i + 1} of {k}: shrinkage {shrink[i]:G4}");
         }
         return new OrthoResidualForecaster(ml, ridge, features, models, shrink, _output, _input, _options, sw.Elapsed);
     }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using MathNet.Numerics.LinearAlgebra;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
 using MLTransforms.Onnx;
 using MLTransforms.Core.Onnx;
 using MLTransforms.Core.Pipeline;
@@ -51,10 +52,12 @@ public sealed class OrthoRidgeOptions
     /// penalty and shape.</summary>
     public bool HoldOutValidation { get; set; } = true;
 
-    /// <summary>Checks every option (called when the estimator is created); messages name the option.</summary>
+    /// <summary>Checks every option (called when the estimator is created and when it is fitted); messages name the option.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     public void Validate()
     {
+        SchemaChecks.CheckOption(Enum.IsDefined(Normalization), nameof(Normalization), Normalization, "a defined WindowNormalization");
+        SchemaChecks.CheckOption(!string.IsNullOrWhiteSpace(TargetColumnName), nameof(TargetColumnName), TargetColumnName, "a column name");
         SchemaChecks.CheckOption(Penalties is { Length: > 0 } && Penalties.All(p => p >= 0 && double.IsFinite(p)),
             nameof(Penalties), Penalties?.Length, "a non-empty list of finite values >= 0");
         SchemaChecks.CheckOption(PenaltyShapes is { Length: > 0 } && PenaltyShapes.All(double.IsFinite),
@@ -77,8 +80,8 @@ public sealed class OrthoRidgeForecastEstimator : VectorEstimator<OrthoRidgeFore
 {
     private readonly OrthoRidgeOptions _options;
 
-    internal OrthoRidgeForecastEstimator(string outputColumnName, string inputColumnName, OrthoRidgeOptions? options)
-        : base(outputColumnName, inputColumnName)
+    internal OrthoRidgeForecastEstimator(IHostEnvironment env, string outputColumnName, string inputColumnName, OrthoRidgeOptions? options)
+        : base(env, outputColumnName, inputColumnName)
     {
         _options = options ?? new OrthoRidgeOptions();
         _options.Validate();
@@ -93,13 +96,14 @@ public sealed class OrthoRidgeForecastEstimator : VectorEstimator<OrthoRidgeFore
     public OrthoRidgeForecaster Fit(ForecastSplit split)
     {
         ArgumentNullException.ThrowIfNull(split);
+        _options.Validate();
         var sw = Stopwatch.StartNew();
         var trainRows = split.TrainChannels();
         var pt = Given(split.Lookback) ?? OrthoTransBasis.Fit(trainRows, split.Lookback, _options.BasisNormalization);
         var ph = Given(split.Horizon) ?? OrthoTransBasis.Fit(trainRows, split.Horizon, _options.BasisNormalization);
         var train = WindowMoments.From(split.Train);
         var val = WindowMoments.From(split.Validation);
-        return Build(pt, ph, train, val, sw);
+        return Logged(Build(pt, ph, train, val, sw));
     }
 
     /// <summary>
@@ -151,6 +155,7 @@ public sealed class OrthoRidgeForecastEstimator : VectorEstimator<OrthoRidgeFore
 
     private OrthoRidgeForecaster FitViews(IDataView input, IDataView? validation)
     {
+        _options.Validate();
         var sw = Stopwatch.StartNew();
         int t = CheckInput(input);
         var (x, rows, _) = VectorColumn.Read(input, InputColumnName);
@@ -164,14 +169,26 @@ public sealed class OrthoRidgeForecastEstimator : VectorEstimator<OrthoRidgeFore
             var (vy, _, vh) = VectorColumn.Read(validation, _options.TargetColumnName);
             if (vt != t || vh != h)
                 throw new ArgumentOutOfRangeException(nameof(validation), $"Validation windows are {vt} -> {vh}; training windows are {t} -> {h}.");
-            return Build(pt, ph, Moments(x, y, rows, t, h, _ => true), Moments(vx, vy, vrows, t, h, _ => true), sw);
+            return Logged(Build(pt, ph, Moments(x, y, rows, t, h, _ => true), Moments(vx, vy, vrows, t, h, _ => true), sw));
         }
         if (!_options.HoldOutValidation || rows < 10 * 64)
-            return Build(pt, ph, Moments(x, y, rows, t, h, _ => true), null, sw);
+            return Logged(Build(pt, ph, Moments(x, y, rows, t, h, _ => true), null, sw));
         static bool Held(int r) => r / 64 % 5 == 4;
         var chosen = Build(pt, ph, Moments(x, y, rows, t, h, r => !Held(r)), Moments(x, y, rows, t, h, Held), sw);
         var all = Moments(x, y, rows, t, h, _ => true);
-        return chosen.Refit(all, sw);
+        return Logged(chosen.Refit(all, sw));
+    }
+
+    /// <summary>Logs what the fit chose: kept outputs, penalty range and shapes, validation score.</summary>
+    private OrthoRidgeForecaster Logged(OrthoRidgeForecaster model)
+    {
+        var info = model.FitInfo;
+        var kept = Enumerable.Range(0, info.Penalties.Count).Where(i => double.IsFinite(info.Penalties[i])).ToArray();
+        using var ch = Host.Start("Fit");
+        string penalties = kept.Length == 0 ? "none"
+            : FormattableString.Invariant($"{kept.Min(i => info.Penalties[i]):G3} to {kept.Max(i => info.Penalties[i]):G3}, shapes {string.Join(",", kept.Select(i => info.Shapes[i]).Distinct().Order())}");
+        ch.Info($"OrthoRidge T={model.Lookback} -> H={model.Horizon}: {info.OutputComponents} of {model.Horizon} output coefficients kept; penalties {penalties}; validation MSE {info.ValidationMse:G5} on {info.ValidationWindows} windows ({info.TrainWindows} train windows, {info.TrainTime.TotalSeconds:F2} s)");
+        return model;
     }
 
     private OrthoTransBasis? Given(int length) => _options.Bases?.FirstOrDefault(b => b.Length == length);

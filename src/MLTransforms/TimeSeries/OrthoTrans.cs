@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
 using MLTransforms.Onnx;
 using MLTransforms.Core.Onnx;
 using MLTransforms.Core.Pipeline;
@@ -32,6 +33,17 @@ public sealed class OrthoTransOptions
 
     /// <summary>Fit on at most this many rows.</summary>
     public long MaxRows { get; set; } = long.MaxValue;
+
+    /// <summary>Checks the options that do not depend on the data (when the estimator is created and when it is
+    /// fitted); messages name the option.</summary>
+    internal void Validate()
+    {
+        SchemaChecks.CheckOption(Components is null or > 0, nameof(Components), Components, "positive");
+        SchemaChecks.CheckOption(RetainedEnergy is null or > 0 and <= 1, nameof(RetainedEnergy), RetainedEnergy, "in (0, 1]");
+        SchemaChecks.CheckOption(Enum.IsDefined(Normalization), nameof(Normalization), Normalization, "a defined OrthoTransNormalization");
+        SchemaChecks.CheckOption(MinLagVariance >= 0 && double.IsFinite(MinLagVariance), nameof(MinLagVariance), MinLagVariance, "finite and >= 0");
+        SchemaChecks.CheckOption(MaxRows > 0, nameof(MaxRows), MaxRows, "positive");
+    }
 }
 
 /// <summary>
@@ -50,17 +62,17 @@ public sealed class OrthoTransEstimator : VectorEstimator<OrthoTransTransformer>
 {
     private readonly OrthoTransOptions _options;
 
-    internal OrthoTransEstimator(string outputColumnName, string? inputColumnName, OrthoTransOptions? options)
-        : base(outputColumnName, inputColumnName)
+    internal OrthoTransEstimator(IHostEnvironment env, string outputColumnName, string? inputColumnName, OrthoTransOptions? options)
+        : base(env, outputColumnName, inputColumnName)
     {
         _options = options ?? new OrthoTransOptions();
-        SchemaChecks.CheckOption(_options.Components is null or > 0, nameof(OrthoTransOptions.Components), _options.Components, "positive");
-        SchemaChecks.CheckOption(_options.RetainedEnergy is null or > 0 and <= 1, nameof(OrthoTransOptions.RetainedEnergy), _options.RetainedEnergy, "in (0, 1]");
+        _options.Validate();
     }
 
     /// <inheritdoc/>
     public override OrthoTransTransformer Fit(IDataView input)
     {
+        _options.Validate();
         int length = CheckInput(input);
         SchemaChecks.CheckOption(_options.Components is null || _options.Components <= length, nameof(OrthoTransOptions.Components),
             _options.Components, $"at most the window length {length}");
@@ -68,6 +80,11 @@ public sealed class OrthoTransEstimator : VectorEstimator<OrthoTransTransformer>
         int[]? channels = _options.ChannelColumnName is { } ch ? ReadChannels(input, ch, rows) : null;
         var basis = OrthoTransBasis.FitWindows(values, length, channels, _options.Normalization, _options.MinLagVariance);
         int k = _options.Components ?? (_options.RetainedEnergy is { } e ? basis.ComponentsForEnergy(e) : length);
+        using (var log = Host.Start("Fit"))
+        {
+            var mu = basis.Eigenvalues;
+            log.Info($"OrthoTrans basis of length {length} from {rows} windows ({_options.Normalization}): keeping {k} components with {basis.RetainedEnergy(k):P2} of the trace; eigenvalues {mu[0]:G4} to {mu[k - 1]:G4} kept (condition number {mu[0] / mu[k - 1]:G4}), {mu[^1]:G4} smallest");
+        }
         return new OrthoTransTransformer(OutputColumnName, InputColumnName, basis, k);
     }
 

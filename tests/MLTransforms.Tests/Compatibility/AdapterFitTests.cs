@@ -1,3 +1,4 @@
+using Microsoft.ML;
 using MathNet.Numerics.LinearAlgebra;
 using MLTransforms.Embeddings;
 
@@ -204,10 +205,10 @@ public class AdapterFitTests
     [Fact]
     public void BadOptionsAreNamed()
     {
-        Assert.Contains("Rank", Assert.Throws<ArgumentOutOfRangeException>(() => new EmbeddingAdapterEstimator("o", "x", "y", new() { Rank = 0 })).Message);
-        Assert.Contains("Ridge", Assert.Throws<ArgumentOutOfRangeException>(() => new EmbeddingAdapterEstimator("o", "x", "y", new() { Ridge = -1 })).Message);
-        Assert.Contains("Lambda", Assert.Throws<ArgumentOutOfRangeException>(() => new EmbeddingAdapterEstimator("o", "x", "y", new() { Lambda = double.NaN })).Message);
-        Assert.Contains("Folds", Assert.Throws<ArgumentOutOfRangeException>(() => new EmbeddingAdapterEstimator("o", "x", "y", new() { Folds = 1 })).Message);
+        Assert.Contains("Rank", Assert.Throws<ArgumentOutOfRangeException>(() => new EmbeddingAdapterEstimator(new MLContext(1), "o", "x", "y", new() { Rank = 0 })).Message);
+        Assert.Contains("Ridge", Assert.Throws<ArgumentOutOfRangeException>(() => new EmbeddingAdapterEstimator(new MLContext(1), "o", "x", "y", new() { Ridge = -1 })).Message);
+        Assert.Contains("Lambda", Assert.Throws<ArgumentOutOfRangeException>(() => new EmbeddingAdapterEstimator(new MLContext(1), "o", "x", "y", new() { Lambda = double.NaN })).Message);
+        Assert.Contains("Folds", Assert.Throws<ArgumentOutOfRangeException>(() => new EmbeddingAdapterEstimator(new MLContext(1), "o", "x", "y", new() { Folds = 1 })).Message);
         Assert.Throws<InvalidOperationException>(() => EmbeddingAdapterFitter.Fit(new PairedStatistics(3, 3)));
     }
 

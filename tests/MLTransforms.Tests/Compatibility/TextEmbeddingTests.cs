@@ -67,6 +67,6 @@ public class TextEmbeddingTests
 
         Assert.Contains("'Text': column not found", Assert.Throws<ArgumentOutOfRangeException>(() => model.Transform(ml.Data.LoadFromEnumerable(docs.Select(d => new { Nope = d.Text }))).Schema.ToString()).Message);
         Assert.Contains("expected String", Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.TextEmbedding("Vec", "Id", options).Fit(data)).Message);
-        Assert.Throws<ArgumentOutOfRangeException>(() => new TextEmbeddingEstimator("Vec", "Text", new TextEmbeddingOptions { ModelPath = "/no/such.onnx" }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TextEmbeddingEstimator(new MLContext(1), "Vec", "Text", new TextEmbeddingOptions { ModelPath = "/no/such.onnx" }));
     }
 }

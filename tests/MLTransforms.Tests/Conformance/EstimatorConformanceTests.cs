@@ -81,7 +81,7 @@ public class EstimatorConformanceTests
 
     public static TheoryData<Case> All => new(Cases);
 
-    private static List<Row> Rows(int count)
+    internal static List<Row> Rows(int count)
     {
         var rng = new Random(11);
         double Noise() => rng.NextDouble() - 0.5;

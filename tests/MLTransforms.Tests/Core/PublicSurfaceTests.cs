@@ -82,11 +82,42 @@ public class PublicSurfaceTests
             var made = typeof(PublicSurfaceTests).GetMethod(nameof(Make), BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(t).Invoke(null, null);
             Assert.IsType(t, made);
             foreach (var p in t.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.Name == "Seed"))
-            {
                 Assert.Equal(typeof(int?), p.PropertyType);
-                Assert.True(p.CanWrite, $"{t.Name}.Seed is read-only");
+            // Every setting of an estimator's options is a property a sweep can set after new T(): a public, non-init setter.
+            if (!EstimatorOptions.Contains(t)) continue;
+            foreach (var p in t.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+            {
+                var set = p.SetMethod;
+                Assert.True(set is { IsPublic: true }, $"{t.Name}.{p.Name} has no public setter");
+                Assert.False(set!.ReturnParameter.GetRequiredCustomModifiers().Contains(typeof(IsExternalInit)), $"{t.Name}.{p.Name} is init-only");
             }
         }
+        // The check sees every estimator's options (the catalog methods' and constructors' options parameters).
+        Assert.Equal(["EmbeddingAdapterOptions", "OLinearOptions", "OrthoResidualOptions", "OrthoRidgeOptions", "OrthoTransOptions",
+            "OrthogonalRandomFeaturesOptions", "TextEmbeddingOptions"], EstimatorOptions.Select(t => t.Name).Order(StringComparer.Ordinal));
+        Assert.Subset(options.ToHashSet(), EstimatorOptions);
+    }
+
+    private static bool IsEstimator(Type t) => t.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(Microsoft.ML.IEstimator<>));
+
+    /// <summary>Options types that a public catalog method returning an estimator, or an estimator's constructor, takes.</summary>
+    private static HashSet<Type> EstimatorOptions => PublicTypes
+        .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static).Where(m => m.IsDefined(typeof(ExtensionAttribute)) && IsEstimator(m.ReturnType))
+            .Cast<MethodBase>().Concat(IsEstimator(t) ? t.GetConstructors() : []))
+        .SelectMany(m => m.GetParameters()).Select(p => p.ParameterType)
+        .Where(t => t.IsClass && t.Name.EndsWith("Options", StringComparison.Ordinal) && t.Assembly != typeof(Microsoft.ML.MLContext).Assembly)
+        .ToHashSet();
+
+    [Fact]
+    public void EveryPublicEstimatorConstructorTakesTheEnvironmentFirst()
+    {
+        // ML.NET's convention: new XEstimator(IHostEnvironment env, ...); the catalogs pass their context's environment.
+        var estimators = PublicTypes.Where(t => !t.IsInterface && t.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(Microsoft.ML.IEstimator<>))).ToArray();
+        Assert.True(estimators.Length >= 9, $"found only {estimators.Length} estimators");
+        foreach (var t in estimators)
+            foreach (var c in t.GetConstructors(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance).Where(Visible))
+                Assert.True(c.GetParameters() is [{ ParameterType: var first }, ..] && first == typeof(Microsoft.ML.Runtime.IHostEnvironment),
+                    $"{t.Name}({string.Join(", ", c.GetParameters().Select(p => p.ParameterType.Name))}) does not take IHostEnvironment first");
     }
 
     private static T Make<T>() where T : new() => new();

@@ -61,7 +61,7 @@ public class OnnxExportTests
         var ml = new MLContext(1);
         var (labels, features) = TestData.ReadClassification(TestData.Repo("data/optdigits/train.csv"), 1000);
         var data = ml.Data.LoadFromEnumerable(labels.Select((l, i) => new DigitClass { Features = features[i], Label = l }));
-        var model = new ExampleAffineMapEstimator("Proj", "Features", 24, seed: 9)
+        var model = new ExampleAffineMapEstimator(ml, "Proj", "Features", 24, seed: 9)
             .Append(ml.Transforms.NormalizeMinMax("Proj"))
             .Append(ml.Transforms.Conversion.MapValueToKey("Label"))
             .Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy("Label", "Proj", maximumNumberOfIterations: 10))
@@ -99,7 +99,7 @@ public class OnnxExportTests
     {
         var ml = new MLContext(1);
         var data = ml.Data.LoadFromEnumerable(OnnxTestData.Digits(50));
-        var model = new ExampleAffineMapEstimator("Proj", "Features", 4, seed: 1)
+        var model = new ExampleAffineMapEstimator(ml, "Proj", "Features", 4, seed: 1)
             .Append(ml.Transforms.CustomMapping<OnnxTestData.Digit, Extra>((i, o) => o.Sum = i.Features.Sum(), contractName: null))
             .Append(ml.Transforms.Concatenate("All", "Proj", "Sum"))
             .Fit(data);
@@ -134,7 +134,7 @@ public class OnnxExportTests
     {
         var ml = new MLContext(1);
         var data = ml.Data.LoadFromEnumerable(OnnxTestData.Digits(20));
-        var model = new ExampleAffineMapEstimator("Proj", "Features", 4, seed: 1).Fit(data);
+        var model = new ExampleAffineMapEstimator(ml, "Proj", "Features", 4, seed: 1).Fit(data);
         var ex = Assert.Throws<ArgumentException>(() => ml.Model.ExportToOnnxModel(model, data, new OnnxExportOptions { OutputColumns = ["Nope"] }));
         Assert.Contains("'Nope'", ex.Message);
     }

@@ -13,7 +13,7 @@ namespace MLTransforms.Tests.Onnx;
 public class OnnxPersistenceTests
 {
     private static ExampleAffineMap FitAffine(MLContext ml, IDataView data, string output, string input, int k, int seed = 3)
-        => new ExampleAffineMapEstimator(output, input, k, seed).Fit(data);
+        => new ExampleAffineMapEstimator(ml, output, input, k, seed).Fit(data);
 
     [Fact]
     public void ComponentGraphsInBothFormsMatchTheCSharpMap()
@@ -72,8 +72,8 @@ public class OnnxPersistenceTests
         var data = ml.Data.LoadFromEnumerable(OnnxTestData.Digits(rows));
         var pipeline = ml.Transforms.NormalizeMeanVariance("Norm", "Features")
             .Append(ml.Transforms.RandomRotation("Norm", "Norm", blocks: 2, seed: 4))
-            .Append(new ExampleAffineMapEstimator("Proj", "Norm", 16, seed: 5))
-            .Append(new ExampleAffineMapEstimator("Proj", "Proj", 16, seed: 6))
+            .Append(new ExampleAffineMapEstimator(ml, "Proj", "Norm", 16, seed: 5))
+            .Append(new ExampleAffineMapEstimator(ml, "Proj", "Proj", 16, seed: 6))
             .Append(ml.Transforms.Concatenate("All", "Proj", "Norm"))
             .Append(ml.BinaryClassification.Trainers.SdcaLogisticRegression("Label", "All", maximumNumberOfIterations: 20));
         return (pipeline.Fit(data), data);

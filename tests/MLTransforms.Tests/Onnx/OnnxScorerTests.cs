@@ -10,7 +10,7 @@ public class OnnxScorerTests
     private static ExampleAffineMap Affine(int rows = 30, int k = 6)
     {
         var ml = new MLContext(1);
-        return new ExampleAffineMapEstimator("P", "Features", k, seed: 2).Fit(ml.Data.LoadFromEnumerable(OnnxTestData.Digits(rows)));
+        return new ExampleAffineMapEstimator(ml, "P", "Features", k, seed: 2).Fit(ml.Data.LoadFromEnumerable(OnnxTestData.Digits(rows)));
     }
 
     [Theory]

@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Runtime;
 using Microsoft.ML.Data;
 using MLTransforms.Core.Onnx;
 using MLTransforms.Core.Pipeline;
@@ -26,7 +27,7 @@ public class VectorTransformerTests
         }
     }
 
-    private sealed class DoublerEstimator(string output, string? input) : VectorEstimator<Doubler>(output, input)
+    private sealed class DoublerEstimator(IHostEnvironment env, string output, string? input) : VectorEstimator<Doubler>(env, output, input)
     {
         public override Doubler Fit(IDataView input) => new(OutputColumnName, InputColumnName, CheckInput(input));
     }
@@ -46,7 +47,7 @@ public class VectorTransformerTests
     public void MapsLazilyAndComposesWithBuiltInTransforms()
     {
         var ml = new MLContext(1);
-        var pipeline = new DoublerEstimator("Doubled", "Features")
+        var pipeline = new DoublerEstimator(ml, "Doubled", "Features")
             .Append(ml.Transforms.NormalizeMinMax("Norm", "Doubled"));
         var model = pipeline.Fit(Data(ml));
         var rows = ml.Data.CreateEnumerable<Out>(model.Transform(Data(ml)), false).ToArray();
@@ -58,7 +59,7 @@ public class VectorTransformerTests
     public void WorksInPredictionEngine()
     {
         var ml = new MLContext(1);
-        var model = new DoublerEstimator("Doubled", "Features").Fit(Data(ml));
+        var model = new DoublerEstimator(ml, "Doubled", "Features").Fit(Data(ml));
         var engine = ml.Model.CreatePredictionEngine<Row, Out>(model);
         Assert.Equal([2f, 4f, 6f, 1f], engine.Predict(new Row { Features = [1, 2, 3] }).Doubled);
     }
@@ -73,7 +74,7 @@ public class VectorTransformerTests
     {
         var ml = new MLContext(1);
         var data = Data(ml);
-        var shape = new DoublerEstimator("Doubled", "Features").Append(ml.Transforms.Concatenate("All", "Doubled", "Features"))
+        var shape = new DoublerEstimator(ml, "Doubled", "Features").Append(ml.Transforms.Concatenate("All", "Doubled", "Features"))
             .GetOutputSchema(ShapeOf(data.Schema));
         Assert.Contains(shape, c => c.Name == "All");
     }
@@ -82,8 +83,8 @@ public class VectorTransformerTests
     public void MissingColumnAndWrongSizeAreNamed()
     {
         var ml = new MLContext(1);
-        var model = new DoublerEstimator("Doubled", "Features").Fit(Data(ml));
-        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new DoublerEstimator("D", "Nope").Fit(Data(ml)));
+        var model = new DoublerEstimator(ml, "Doubled", "Features").Fit(Data(ml));
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new DoublerEstimator(ml, "D", "Nope").Fit(Data(ml)));
         Assert.Contains("'Nope'", ex.Message);
         var wrong = new Doubler("D", "Features", 4);
         var ex2 = Assert.Throws<ArgumentOutOfRangeException>(() => wrong.GetOutputSchema(Data(ml).Schema));
@@ -96,7 +97,7 @@ public class VectorTransformerTests
         var ml = new MLContext(1);
         var rows = Enumerable.Range(0, 5).Select(i => new Row { Features = [i, i == 3 ? float.NaN : 0, 0] });
         var data = ml.Data.LoadFromEnumerable(rows);
-        var model = new DoublerEstimator("Doubled", "Features").Fit(data);
+        var model = new DoublerEstimator(ml, "Doubled", "Features").Fit(data);
         var ex = Assert.Throws<InvalidOperationException>(() => ml.Data.CreateEnumerable<Out>(model.Transform(data), false).ToArray());
         Assert.Contains("'Features'", ex.Message);
         Assert.Contains("row 3", ex.Message);
@@ -107,7 +108,7 @@ public class VectorTransformerTests
     {
         var ml = new MLContext(1);
         var data = Data(ml, 2000);
-        var model = new DoublerEstimator("Doubled", "Features").Fit(data);
+        var model = new DoublerEstimator(ml, "Doubled", "Features").Fit(data);
         var expected = ml.Data.CreateEnumerable<Out>(model.Transform(data), false).Select(r => r.Doubled.Sum()).Sum();
         var sums = new double[8];
         Parallel.For(0, 8, t => sums[t] = ml.Data.CreateEnumerable<Out>(model.Transform(data), false).Select(r => (double)r.Doubled.Sum()).Sum());

@@ -1,3 +1,4 @@
+using Microsoft.ML;
 using MLTransforms.Rotations;
 using static MLTransforms.Tests.Rotations.RotationTestData;
 using MLTransforms.Core.Numerics;
@@ -88,7 +89,22 @@ public class StructuredRotationTests
         Assert.True(SquaredDistance(ya, yc) > 1e-2);
         // SplitMix64 is fully specified: these signs must never change (models and golden files depend on them).
         Assert.Equal([1f, -1f, 1f, -1f, 1f, -1f, -1f, -1f], new StructuredRotation(16, 1, seed: 42).Signs(0)[..8].ToArray());
-        Assert.Equal(StructuredRotation.DefaultSeed, new StructuredRotation(16).Seed);
+    }
+
+    [Fact]
+    public void WithoutASeedTheSeedComesFromTheEnvironmentOrIsFresh()
+    {
+        // Drawn from a host of the context, as ML.NET components draw theirs: equal contexts, equal rotations.
+        var a = new StructuredRotation(64, 2, env: new MLContext(seed: 3));
+        var b = new StructuredRotation(64, 2, env: new MLContext(seed: 3));
+        Assert.Equal(a.Seed, b.Seed);
+        Assert.Equal(a.Signs(1).ToArray(), b.Signs(1).ToArray());
+        Assert.Equal(a.Signs(0).ToArray(), new StructuredRotation(64, 2, seed: a.Seed).Signs(0).ToArray());
+        Assert.NotEqual(a.Seed, new StructuredRotation(64, 2, env: new MLContext(seed: 4)).Seed);
+        // No environment: fresh randomness (two draws of 31 bits agree with probability 2^-31).
+        Assert.NotEqual(new StructuredRotation(64).Seed, new StructuredRotation(64).Seed);
+        // An explicit seed wins over the environment.
+        Assert.Equal(9, new StructuredRotation(64, seed: 9, env: new MLContext(seed: 3)).Seed);
     }
 
     [Fact]

@@ -36,6 +36,13 @@ internal static unsafe class Gemm
     /// loaded: for parity tests and benchmarks only (thread-static, so parallel callers are unaffected).</summary>
     internal static bool ForceManaged { get => _forceManaged; set => _forceManaged = value; }
 
+    /// <summary>Whether <see cref="Multiply"/> runs the managed kernel on the calling thread (no native BLAS, or
+    /// <see cref="ForceManaged"/>).</summary>
+    internal static bool RunsManaged => Sgemm == null || _forceManaged;
+
+    /// <summary>The warning for fits that lean on products: what to install, or null when a native BLAS runs them.</summary>
+    internal static string? BackendAdvice => RunsManaged ? NativeBlas.InstallAdvice : null;
+
     /// <summary>The backend in a few words: the vendor and the library file (e.g. <c>OpenBLAS (libopenblas.so.0)</c>), or <c>managed</c>.</summary>
     internal static string BackendName => Native.Name;
 

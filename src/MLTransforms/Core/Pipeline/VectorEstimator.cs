@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
 
 namespace MLTransforms.Core.Pipeline;
 
@@ -10,15 +11,23 @@ namespace MLTransforms.Core.Pipeline;
 /// <typeparam name="TTransformer">The fitted transformer.</typeparam>
 public abstract class VectorEstimator<TTransformer> : IEstimator<TTransformer> where TTransformer : VectorTransformer
 {
-    /// <summary>Initialises the column names.</summary>
+    /// <summary>Registers the estimator's host with <paramref name="env"/> and initialises the column names.</summary>
+    /// <param name="env">The ML.NET environment (an <see cref="MLContext"/>, or the environment of the catalog the
+    /// estimator came from): the host registered with it, named after the estimator type, seeds, logs and cancels.</param>
     /// <param name="outputColumnName">Name of the column the transformer appends.</param>
     /// <param name="inputColumnName">Name of the input column; <see langword="null"/> means <paramref name="outputColumnName"/>.</param>
-    protected VectorEstimator(string outputColumnName, string? inputColumnName)
+    protected VectorEstimator(IHostEnvironment env, string outputColumnName, string? inputColumnName)
     {
+        ArgumentNullException.ThrowIfNull(env);
         ArgumentException.ThrowIfNullOrWhiteSpace(outputColumnName);
+        Host = env.Register(GetType().Name);
         OutputColumnName = outputColumnName;
         InputColumnName = inputColumnName ?? outputColumnName;
     }
+
+    /// <summary>The estimator's host: <see cref="IHost.Rand"/> gives seeds drawn from the context's seed, its channels
+    /// write to <c>MLContext.Log</c>, and it reports a cancelled context.</summary>
+    protected IHost Host { get; }
 
     /// <summary>Name of the column the fitted transformer appends.</summary>
     public string OutputColumnName { get; }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Numerics.Tensors;
 using Microsoft.ML;
+using Microsoft.ML.Runtime;
 using MLTransforms.Onnx;
 using MLTransforms.Core.Numerics;
 using MLTransforms.Core.Onnx;
@@ -60,11 +61,10 @@ public sealed class OLinearOptions
     /// <summary>Train on at most this many (shuffled) windows per epoch; <see langword="null"/>: all.</summary>
     public int? MaxTrainingWindows { get; set; }
 
-    /// <summary>The seed used when <see cref="Seed"/> is <see langword="null"/>.</summary>
-    public const int DefaultSeed = 1;
-
     /// <summary>Seed of the initialisation, the shuffling and the dropout masks (training is deterministic for a seed).
-    /// Network k of an ensemble uses <c>Seed + k</c>. Default <see langword="null"/>: <see cref="DefaultSeed"/> (1).</summary>
+    /// Network k of an ensemble uses <c>Seed + k</c>. Default <see langword="null"/>: drawn from the estimator's host
+    /// when it is created, i.e. from the seed of the <see cref="MLContext"/>, as ML.NET's own components do
+    /// (<see cref="OLinearForecastEstimator.Seed"/> reports it). An explicit seed always wins.</summary>
     public int? Seed { get; set; }
 
     /// <summary>
@@ -85,18 +85,19 @@ public sealed class OLinearOptions
     /// <summary>Target column (<c>Vector&lt;Single, H N&gt;</c>) when fitting from a data view.</summary>
     public string TargetColumnName { get; set; } = "Target";
 
-    /// <summary>Receives one report per epoch (epoch, train and validation loss, learning rate, time).</summary>
+    /// <summary>Receives one report per epoch (epoch, train and validation loss, learning rate, time), on the
+    /// training thread; the same figures go to <c>MLContext.Log</c>.</summary>
     public IProgress<OLinearEpoch>? Progress { get; set; }
 
-    /// <summary>Cancels training.</summary>
+    /// <summary>Cancels training between batches (so does ML.NET's cancellation of the context).</summary>
     public CancellationToken Cancellation { get; set; }
 
-    /// <summary>A copy with <see cref="Seed"/> resolved, what the estimator trains with (later edits of this
-    /// instance do not change a constructed estimator).</summary>
-    internal OLinearOptions Resolved()
+    /// <summary>A copy with <see cref="Seed"/> resolved (drawn from <paramref name="host"/> when null), what the
+    /// estimator trains with (later edits of this instance do not change a constructed estimator).</summary>
+    internal OLinearOptions Resolved(IHost host)
     {
         var copy = (OLinearOptions)MemberwiseClone();
-        copy.Seed ??= DefaultSeed;
+        copy.Seed ??= host.Rand.Next();
         return copy;
     }
 
@@ -154,12 +155,16 @@ public sealed class OLinearForecastEstimator : VectorEstimator<OLinearForecaster
 {
     private readonly OLinearOptions _options;
 
-    internal OLinearForecastEstimator(string outputColumnName, string inputColumnName, OLinearOptions? options)
-        : base(outputColumnName, inputColumnName)
+    internal OLinearForecastEstimator(IHostEnvironment env, string outputColumnName, string inputColumnName, OLinearOptions? options)
+        : base(env, outputColumnName, inputColumnName)
     {
-        _options = (options ?? new OLinearOptions()).Resolved();
+        _options = (options ?? new OLinearOptions()).Resolved(Host);
         _options.Validate();
     }
+
+    /// <summary>Seed of the first network: <see cref="OLinearOptions.Seed"/>, or the one drawn from the context when
+    /// the estimator was created.</summary>
+    public int Seed => _options.Seed!.Value;
 
     /// <summary>Trains on a split under the standard protocol: bases and training windows from
     /// <see cref="ForecastSplit.Train"/>, early stopping on <see cref="ForecastSplit.Validation"/>.</summary>
@@ -229,13 +234,22 @@ public sealed class OLinearForecastEstimator : VectorEstimator<OLinearForecaster
         var members = new OLinearNetwork[_options.EnsembleSize];
         var history = new List<OLinearEpoch>();
         var best = new int[members.Length];
+        using var ch = Host.Start("Fit");
+        ch.Info($"OLinear: N={channels} channels, T={pt.Length} -> H={ph.Length}, d_model={shape.ModelWidth}, {shape.Blocks} blocks, {train.Count} train and {validation.Count} validation windows, {members.Length} network(s), seed {Seed}");
+        ch.GemmBackend();
+        void Epoch(OLinearEpoch e)
+        {
+            ch.Info($"Network {e.Member} epoch {e.Epoch}: train loss {e.TrainLoss:G5}, validation loss {e.ValidationLoss:G5}, learning rate {e.LearningRate:G3}{(e.IsBest ? ", best so far" : "")} ({e.Duration.TotalSeconds:F2} s)");
+            _options.Progress?.Report(e);
+        }
         for (int k = 0; k < members.Length; k++)
         {
             members[k] = new OLinearNetwork(shape, inputBasis, outputBasis);
             members[k].Initialise((ulong)(_options.Seed!.Value + k));
-            var epochs = new OLinearTrainer(members[k], _options, k).Train(train, validation, _options.Cancellation);
+            var epochs = new OLinearTrainer(members[k], _options, k).Train(train, validation, Epoch, () => CatalogEnvironment.CheckAlive(Host), _options.Cancellation);
             best[k] = epochs.Where(e => e.IsBest).Select(e => e.Epoch).LastOrDefault();
             history.AddRange(epochs);
+            ch.Info($"Network {k}: kept epoch {best[k]} of {epochs.Count} (validation loss {epochs.Where(e => e.IsBest).Select(e => e.ValidationLoss).LastOrDefault(double.NaN):G5})");
         }
         var info = new OLinearFitInfo(history, best, train.Count, validation.Count, sw.Elapsed, Gemm.BackendName);
         return new OLinearForecaster(OutputColumnName, InputColumnName, members, info);

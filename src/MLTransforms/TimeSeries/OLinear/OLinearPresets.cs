@@ -42,7 +42,8 @@ public static class OLinearPresets
     /// </summary>
     /// <param name="dataset">The data set.</param>
     /// <param name="horizon">Forecast horizon H, positive.</param>
-    /// <param name="seed">Seed of the run; <see langword="null"/>: <see cref="OLinearOptions.DefaultSeed"/>.</param>
+    /// <param name="seed">Seed of the run; <see langword="null"/>: drawn from the context the estimator is made in
+    /// (see <see cref="OLinearOptions.Seed"/>).</param>
     public static OLinearOptions Authors(OLinearDataset dataset, int horizon, int? seed = null)
     {
         Core.Pipeline.SchemaChecks.CheckOption(horizon > 0, nameof(horizon), horizon, "positive");

@@ -111,11 +111,14 @@ internal sealed class OLinearTrainer(OLinearNetwork network, OLinearOptions opti
     /// <summary>Step weights (h + 1)^(-1/2).</summary>
     internal static float[] StepWeights(int horizon) => Enumerable.Range(0, horizon).Select(h => 1f / MathF.Sqrt(h + 1)).ToArray();
 
-    public List<OLinearEpoch> Train(WindowSource train, WindowSource validation, CancellationToken cancel = default)
+    /// <summary>Trains; <paramref name="epochDone"/> hears of every epoch, <paramref name="checkAlive"/> (ML.NET's
+    /// cancellation of the context) and <paramref name="cancel"/> are checked before every batch.</summary>
+    public List<OLinearEpoch> Train(WindowSource train, WindowSource validation, Action<OLinearEpoch>? epochDone = null,
+        Action? checkAlive = null, CancellationToken cancel = default)
     {
         var shape = network.Shape;
         int bs = options.BatchSize, shardSize = (bs + Shards - 1) / Shards;
-        var rng = new SplitMix64((ulong)((options.Seed ?? OLinearOptions.DefaultSeed) + member) * 0x9E3779B97F4A7C15UL + 12345);
+        var rng = new SplitMix64((ulong)(options.Seed!.Value + member) * 0x9E3779B97F4A7C15UL + 12345);
         var p = network.Values;
         var shards = Enumerable.Range(0, Shards).Select(_ => new Shard(shape, shardSize, p.Length)).ToArray();
         var m1 = new float[p.Length];
@@ -140,6 +143,7 @@ internal sealed class OLinearTrainer(OLinearNetwork network, OLinearOptions opti
             for (int start = 0, batchIndex = 0; start < used; start += bs, batchIndex++)
             {
                 cancel.ThrowIfCancellationRequested();
+                checkAlive?.Invoke();
                 int b = Math.Min(bs, used - start);
                 ulong stepSeed = rng.Next();
                 Parallel.For(0, Shards, parallel, k =>
@@ -163,7 +167,7 @@ internal sealed class OLinearTrainer(OLinearNetwork network, OLinearOptions opti
             else wait++;
             var e = new OLinearEpoch(epoch, lossSum / used, valLoss, lr, sw.Elapsed, isBest, member);
             history.Add(e);
-            options.Progress?.Report(e);
+            epochDone?.Invoke(e);
             if (!double.IsFinite(valLoss))
                 throw new InvalidOperationException(
                     $"OLinear training stopped: the validation loss became {valLoss} after epoch {epoch} (learning rate {lr:G3}). Lower OLinearOptions.LearningRate.");
