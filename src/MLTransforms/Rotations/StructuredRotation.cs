@@ -155,7 +155,7 @@ public sealed class StructuredRotation
     /// NaN in, or finite values whose sums pass float.MaxValue, would otherwise come out as NaN silently.</summary>
     private static void CheckOutput(ReadOnlySpan<float> result, ReadOnlySpan<float> input, string method)
     {
-        if (float.IsFinite(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(result)))
+        if (System.Numerics.Tensors.TensorPrimitives.IsFiniteAll(result))
             return;
         if (input.IsEmpty)
             throw new InvalidOperationException(

@@ -95,7 +95,7 @@ internal static class SchemaChecks
     /// <exception cref="InvalidOperationException">An output value is not finite.</exception>
     public static void CheckFiniteOutput(ReadOnlySpan<float> output, ReadOnlySpan<float> input, string outputName, long row)
     {
-        if (output.IsEmpty || float.IsFinite(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(output)))
+        if (System.Numerics.Tensors.TensorPrimitives.IsFiniteAll(output))
             return;
         float largest = input.IsEmpty ? 0 : System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(input);
         throw new InvalidOperationException(
