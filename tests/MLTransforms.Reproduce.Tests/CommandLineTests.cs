@@ -83,6 +83,56 @@ public sealed class CommandLineTests
         Assert.DoesNotContain("   at ", output);
     }
 
+    public static TheoryData<string> NumericOptions()
+    {
+        var data = new TheoryData<string>();
+        foreach (var s in Program.Scenarios)
+            foreach (var p in s.SettingsType.GetProperties())
+            {
+                var option = p.GetCustomAttribute<CommandOptionAttribute>();
+                var type = Nullable.GetUnderlyingType(p.PropertyType) ?? p.PropertyType;
+                if (option != null && (type == typeof(int) || type == typeof(double) || type == typeof(float) || type == typeof(long)))
+                    data.Add($"{s.Name} --{option.LongNames[0]}");
+            }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Commands))]
+    public void Unknown_option_is_rejected_by_every_command(string command)
+    {
+        var (code, output) = Run(command == "" ? ["--bogus"] : [command, "--bogus"]);
+        Assert.Equal(Program.UsageError, code);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Single(lines);
+        Assert.Contains("bogus", lines[0]);
+    }
+
+    [Theory]
+    [MemberData(nameof(NumericOptions))]
+    public void Every_numeric_option_rejects_text_in_one_line(string commandAndOption)
+    {
+        var (code, output) = Run([.. commandAndOption.Split(' '), "abc"]);
+        Assert.Equal(Program.UsageError, code);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Single(lines);
+        Assert.Contains(commandAndOption.Split(' ')[1], lines[0]);
+        Assert.Contains("abc", lines[0]);
+    }
+
+    [Theory]
+    [InlineData("forecast")]
+    [InlineData("olinear")]
+    public void Missing_data_file_is_one_line_naming_the_path(string command)
+    {
+        var missing = Path.Combine(Path.GetTempPath(), $"mlt_missing_{Guid.NewGuid():N}", "series.csv");
+        var (code, output) = Run(command, "--data", missing);
+        Assert.Equal(Program.UsageError, code);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Single(lines);
+        Assert.Contains("series.csv", lines[0]);
+    }
+
     [Fact]
     public void Conversion_error_names_the_option_and_the_value()
     {

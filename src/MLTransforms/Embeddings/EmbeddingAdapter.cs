@@ -46,7 +46,7 @@ public sealed class EmbeddingAdapterEstimator : VectorEstimator<EmbeddingAdapter
 
     /// <summary>Reads every pair of <paramref name="input"/> and fits the adapter.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or not a known-size Single vector.</exception>
-    /// <exception cref="InvalidOperationException">No rows, a NaN / infinite / all-zero vector (naming column and row), or too few pairs for an unregularised fit.</exception>
+    /// <exception cref="InvalidOperationException">No rows, a NaN / infinite / all-zero vector (naming column and row), no variance in the input column, or too few pairs for an unregularised fit.</exception>
     public override EmbeddingAdapterTransformer Fit(IDataView input)
     {
         _options.Validate();
@@ -129,7 +129,7 @@ public sealed class EmbeddingAdapterTransformer : VectorTransformer
     public EmbeddingAdapterMap Adapter { get; }
 
     /// <inheritdoc/>
-    protected override void Map(ReadOnlySpan<float> input, Span<float> output, Span<float> scratch) => Adapter.Apply(input, output, 1);
+    protected override void Map(ReadOnlySpan<float> input, Span<float> output, Span<float> scratch) => Adapter.ApplyUnchecked(input, output, 1);
 
     /// <inheritdoc/>
     protected internal override string BuildOnnx(OnnxGraphBuilder graph, string input)

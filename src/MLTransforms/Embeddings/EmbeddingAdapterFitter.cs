@@ -18,7 +18,7 @@ internal static class EmbeddingAdapterFitter
     /// is null; the map itself is fitted on all pairs.
     /// </summary>
     /// <exception cref="ArgumentException">No folds, or folds of different sizes.</exception>
-    /// <exception cref="InvalidOperationException">Too few pairs for an unregularised fit.</exception>
+    /// <exception cref="InvalidOperationException">Too few pairs for an unregularised fit, or no variance in the new-model vectors.</exception>
     public static EmbeddingAdapterMap Fit(IReadOnlyList<PairedStatistics> folds, EmbeddingAdapterOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(folds);
@@ -29,10 +29,11 @@ internal static class EmbeddingAdapterFitter
             throw new InvalidOperationException("No pairs to fit an embedding adapter: the statistics are empty.");
         var all = nonEmpty[0].Clone();
         foreach (var f in nonEmpty.Skip(1)) all.Merge(f);
+        CheckVariance(all, options);
         double? ridge = options.Ridge;
         if (ridge is null && NeedsRidge(options.Kind))
             ridge = nonEmpty.Count >= 2 ? ChooseRidge(nonEmpty) : DefaultRidge(all);
-        return FitCore(all, options, ridge ?? double.NaN);
+        return FitCore(all, options, ridge ?? double.NaN, chosen: options.Ridge is null);
     }
 
     /// <summary>
@@ -48,10 +49,28 @@ internal static class EmbeddingAdapterFitter
     private static bool NeedsRidge(EmbeddingAdapterKind kind)
         => kind is EmbeddingAdapterKind.Ridge or EmbeddingAdapterKind.LambdaOrthogonal or EmbeddingAdapterKind.LowRank;
 
+    /// <summary>A centred fit divides by the spread of the new-model vectors (Procrustes' scale is a ratio of traces; the
+    /// automatic ridge is proportional to it), so identical inputs (one pair, or duplicates) would give NaN weights.</summary>
+    private static void CheckVariance(PairedStatistics s, EmbeddingAdapterOptions o)
+    {
+        bool centred = o.Kind != EmbeddingAdapterKind.Procrustes || o.Center;
+        if (!centred) return;
+        double variance = Trace(Cov(s.NewNew, s.NewSize, s.Count));
+        double meanSquare = 0;
+        foreach (var m in s.MeanNew) meanSquare += m * m;
+        if (!(variance > 1e-12 * meanSquare))
+            throw new InvalidOperationException(
+                $"No variance in the input column: the new-model vectors of all {s.Count} pairs are the same (total variance {variance:G3}; expected > 0), " +
+                $"so a centred {o.Kind} fit is undetermined. Fit on at least two pairs with different new-model vectors.");
+    }
+
     private static double DefaultRidge(PairedStatistics s) => 1e-3 * Trace(Cov(s.NewNew, s.NewSize, s.Count)) / s.NewSize;
 
-    private static EmbeddingAdapterMap FitCore(PairedStatistics s, EmbeddingAdapterOptions o, double ridge)
+    private static EmbeddingAdapterMap FitCore(PairedStatistics s, EmbeddingAdapterOptions o, double ridge, bool chosen)
     {
+        string advice = chosen
+            ? $"The automatically chosen EmbeddingAdapterOptions.Ridge ({ridge:G3}) is too small for these pairs: set a larger Ridge, or use Procrustes."
+            : "Set EmbeddingAdapterOptions.Ridge > 0 (or leave it null to choose one), or use Procrustes.";
         int dx = s.NewSize, dy = s.OldSize;
         var sxx = Cov(s.NewNew, dx, s.Count);
         var sxy = Matrix<double>.Build.DenseOfRowMajor(dx, dy, s.NewOld.ToArray()) / s.Count;
@@ -60,7 +79,7 @@ internal static class EmbeddingAdapterFitter
         var my = Vector<double>.Build.DenseOfArray(s.MeanOld.ToArray());
         if (NeedsRidge(o.Kind) && ridge == 0 && s.Count <= dx)
             throw new InvalidOperationException(
-                $"An unregularised {o.Kind} fit needs more pairs than input dimensions: got {s.Count} pairs of {dx}-d vectors. Set EmbeddingAdapterOptions.Ridge > 0 (or leave it null to choose one), or use Procrustes.");
+                $"An unregularised {o.Kind} fit needs more pairs than input dimensions: got {s.Count} pairs of {dx}-d vectors. {advice}");
 
         Matrix<double> w;
         double scale = double.NaN;
@@ -74,10 +93,10 @@ internal static class EmbeddingAdapterFitter
                 (w, scale) = Procrustes(s, sxx, sxy, syy, mx, my, o.Center, o.Scaling);
                 break;
             case EmbeddingAdapterKind.Ridge:
-                w = RidgeSolve(sxx, sxy, ridge);
+                w = RidgeSolve(sxx, sxy, ridge, advice);
                 break;
             case EmbeddingAdapterKind.LambdaOrthogonal:
-                w = RidgeSolve(sxx, sxy, ridge);
+                w = RidgeSolve(sxx, sxy, ridge, advice);
                 if (o.Lambda > 0)
                 {
                     // The objective is non-convex (quartic); start from whichever of the ridge and the Procrustes solution scores lower.
@@ -99,7 +118,7 @@ internal static class EmbeddingAdapterFitter
                 }
                 else
                     (w0, scale) = Procrustes(s, sxx, sxy, syy, mx, my, true, o.Scaling);
-                var delta = RidgeSolve(sxx, sxy - Mul(sxx, w0), ridge);
+                var delta = RidgeSolve(sxx, sxy - Mul(sxx, w0), ridge, advice);
                 var fitted = Mul(delta.Transpose(), Mul(sxx, delta));
                 var evd = fitted.Evd(Symmetricity.Symmetric);
                 int r = Math.Min(o.Rank, dy);
@@ -188,7 +207,7 @@ internal static class EmbeddingAdapterFitter
         return (w * scale, scale);
     }
 
-    private static Matrix<double> RidgeSolve(Matrix<double> sxx, Matrix<double> rhs, double ridge)
+    private static Matrix<double> RidgeSolve(Matrix<double> sxx, Matrix<double> rhs, double ridge, string advice)
     {
         int d = sxx.RowCount, n = rhs.ColumnCount;
         var a = sxx.ToRowMajorArray();
@@ -206,7 +225,7 @@ internal static class EmbeddingAdapterFitter
                 {
                     if (!(sum > maxDiag * 1e-13))
                         throw new InvalidOperationException(
-                            $"The new-model covariance is singular (pivot {sum:G3} at dimension {i}): the fit is undetermined. Set EmbeddingAdapterOptions.Ridge > 0 or leave it null to choose one.");
+                            $"The new-model covariance is singular (pivot {sum:G3} at dimension {i}): the fit is undetermined. {advice}");
                     ri[i] = Math.Sqrt(sum);
                 }
                 else ri[j] = sum / a[j * d + j];

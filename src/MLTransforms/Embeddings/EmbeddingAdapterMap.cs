@@ -71,12 +71,20 @@ public sealed class EmbeddingAdapterMap
     /// register-blocked matrix product (4 rows x 32 columns per tile, 512-bit SIMD where available).
     /// </summary>
     /// <exception cref="ArgumentException">The spans' lengths do not match <paramref name="rows"/>.</exception>
+    /// <exception cref="InvalidOperationException">An input value is NaN or infinite (names the row and the slot), as in a pipeline.</exception>
     public void Apply(ReadOnlySpan<float> input, Span<float> output, int rows)
     {
         if (rows < 0 || input.Length != (long)rows * InputSize)
             throw new ArgumentException($"Input holds {input.Length} values; expected {rows} x {InputSize}.", nameof(input));
         if (output.Length != (long)rows * OutputSize)
             throw new ArgumentException($"Output holds {output.Length} values; expected {rows} x {OutputSize}.", nameof(output));
+        SchemaChecks.CheckFiniteRows(input, InputSize, nameof(input));
+        ApplyUnchecked(input, output, rows);
+    }
+
+    /// <summary><see cref="Apply(ReadOnlySpan{float}, Span{float}, int)"/> for input already checked (the pipeline checks each row).</summary>
+    internal void ApplyUnchecked(ReadOnlySpan<float> input, Span<float> output, int rows)
+    {
         // Large batches split by rows over the cores: each chunk is an independent matrix product.
         int chunks = Math.Min(Environment.ProcessorCount, rows / MinRowsPerThread);
         if (chunks > 1)

@@ -60,7 +60,7 @@ public static class OnnxPersistence
 
     /// <summary>
     /// Loads a model zip like <c>mlContext.Model.Load</c>, after checking it: the zip's directory and every entry are
-    /// read, and every ONNX graph inside (those of <see cref="OnnxTransformer"/>s) is parsed and checked, so a corrupt
+    /// read and checked against the entry's stored size and CRC-32, and every ONNX graph inside (those of <see cref="OnnxTransformer"/>s) is parsed and checked, so a corrupt
     /// or truncated file fails with an <see cref="InvalidDataException"/> that names the file and, for a damaged graph,
     /// the entry; never a crash in native code. (ML.NET's own <c>Load</c> reports a truncated zip as
     /// "Failed to open a zip archive" without the path.)
@@ -83,6 +83,11 @@ public static class OnnxPersistence
             {
                 using var content = new MemoryStream();
                 using (var stream = entry.Open()) stream.CopyTo(content);
+                // Deflate decodes most damaged streams into other bytes without complaint; the stored CRC-32 catches them.
+                uint crc = System.IO.Hashing.Crc32.HashToUInt32(content.GetBuffer().AsSpan(0, (int)content.Length));
+                if (content.Length != entry.Length || crc != entry.Crc32)
+                    throw new InvalidDataException(
+                        $"Entry '{entry.FullName}' of model file '{full}' is corrupt: expected {entry.Length} bytes with CRC-32 {entry.Crc32:x8}, read {content.Length} bytes with CRC-32 {crc:x8}.");
                 if (entry.Name == "OnnxModel")
                     CheckOnnxEntry(content.ToArray(), $"ONNX graph '{entry.FullName}' in model file '{full}'");
             }
@@ -95,7 +100,8 @@ public static class OnnxPersistence
         {
             return catalog.Load(full, out inputSchema);
         }
-        catch (Exception e) when (e is FormatException or InvalidOperationException or InvalidDataException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        catch (Exception e) when (e is FormatException or InvalidOperationException or InvalidDataException or IOException or ArgumentException
+            or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
         {
             throw new InvalidDataException($"Model file '{full}' could not be loaded by ML.NET: {e.Message}", e);
         }

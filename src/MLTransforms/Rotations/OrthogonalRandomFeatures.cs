@@ -18,8 +18,8 @@ public sealed class OrthogonalRandomFeaturesOptions
     /// <summary>Name of the input column; null means <see cref="OutputColumnName"/>.</summary>
     public string? InputColumnName { get; set; }
 
-    /// <summary>Number of random frequencies (ML.NET's <c>rank</c>); the output has this many values, or twice as many
-    /// with <see cref="UseCosAndSinBases"/>.</summary>
+    /// <summary>Number of random frequencies (ML.NET's <c>rank</c>), 1 .. <see cref="OrthogonalRandomFeaturesEstimator.MaxRank"/>;
+    /// the output has this many values, or twice as many with <see cref="UseCosAndSinBases"/>.</summary>
     public int Rank { get; set; } = 1000;
 
     /// <summary>Kernel width gamma of exp(-gamma ||x - y||^2 / m); see <see cref="ScaleGammaByDistance"/> for m.</summary>
@@ -67,6 +67,11 @@ public sealed class OrthogonalRandomFeaturesEstimator : VectorEstimator<Orthogon
 {
     private const int ReservoirSize = 5000;
 
+    /// <summary>The largest <see cref="OrthogonalRandomFeaturesOptions.Rank"/>: 2^24 frequencies, so that twice as many
+    /// outputs stay far inside array limits. With padded sizes of at most 2^<see cref="WalshHadamard.MaxLog2Length"/>
+    /// the stacked rotations then hold at most 3 x 2^25 signs.</summary>
+    public const int MaxRank = 1 << 24;
+
     /// <summary>Creates the estimator; prefer <see cref="RotationsCatalog.OrthogonalRandomFeatures(TransformsCatalog, OrthogonalRandomFeaturesOptions)"/>.</summary>
     /// <param name="env">The ML.NET environment (e.g. the <see cref="MLContext"/>); a null seed is drawn from it.</param>
     /// <param name="options">The settings, read once here (later edits do not change the estimator).</param>
@@ -75,7 +80,7 @@ public sealed class OrthogonalRandomFeaturesEstimator : VectorEstimator<Orthogon
         : base(env, options?.OutputColumnName!, options?.InputColumnName)
     {
         ArgumentNullException.ThrowIfNull(options);
-        SchemaChecks.CheckOption(options.Rank > 0, "rank", options.Rank, "positive");
+        SchemaChecks.CheckOption(options.Rank is > 0 and <= MaxRank, "rank", options.Rank, $"in 1..{MaxRank}");
         SchemaChecks.CheckOption(options.Gamma > 0 && float.IsFinite(options.Gamma), "gamma", options.Gamma, "positive and finite");
         SchemaChecks.CheckOption(options.Blocks is >= StructuredRotation.MinBlocks and <= StructuredRotation.MaxBlocks, "blocks", options.Blocks, "in 1..3");
         Rank = options.Rank;

@@ -61,7 +61,12 @@ public sealed class RandomRotationTransformer : VectorTransformer
 
     /// <inheritdoc/>
     protected override void Map(ReadOnlySpan<float> input, Span<float> output, Span<float> scratch)
-        => Rotation.Apply(input, output);
+    {
+        // The base class checks the output; the span API's own check would be a second pass.
+        input.CopyTo(output);
+        output[input.Length..].Clear();
+        Rotation.ApplyInPlace(output, 1f);
+    }
 
     /// <inheritdoc/>
     protected internal override string BuildOnnx(OnnxGraphBuilder graph, string input)

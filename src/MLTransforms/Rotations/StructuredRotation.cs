@@ -93,7 +93,8 @@ public sealed class StructuredRotation
         CheckLength(y.Length, PaddedDimension, nameof(y));
         x.CopyTo(y);
         y[x.Length..].Clear();
-        ApplyInPlace(y);
+        ApplyInPlace(y, 1f);
+        CheckOutput(y, x, nameof(Apply));
     }
 
     /// <summary>x = the first <see cref="Dimension"/> coordinates of R^T y; for y = R [x; 0] this recovers x exactly
@@ -106,21 +107,35 @@ public sealed class StructuredRotation
         if (x.Length == PaddedDimension)
         {
             y.CopyTo(x);
-            ApplyInverseInPlace(x);
+            InverseInPlace(x);
+            CheckOutput(x, y, nameof(ApplyInverse));
             return;
         }
         CheckLength(x.Length, Dimension, nameof(x));
         var buffer = new float[PaddedDimension];
         y.CopyTo(buffer);
-        ApplyInverseInPlace(buffer);
+        InverseInPlace(buffer);
+        CheckOutput(buffer, y, nameof(ApplyInverse));
         buffer.AsSpan(0, Dimension).CopyTo(x);
     }
 
     /// <summary>v &lt;- R v for a vector of <see cref="PaddedDimension"/> values.</summary>
-    public void ApplyInPlace(Span<float> v) => ApplyInPlace(v, 1f);
+    /// <exception cref="InvalidOperationException">The result is not finite: <paramref name="v"/> held NaN, infinity or values too large for the Single range.</exception>
+    public void ApplyInPlace(Span<float> v)
+    {
+        ApplyInPlace(v, 1f);
+        CheckOutput(v, ReadOnlySpan<float>.Empty, nameof(ApplyInPlace));
+    }
 
     /// <summary>v &lt;- R^T v for a vector of <see cref="PaddedDimension"/> values.</summary>
+    /// <exception cref="InvalidOperationException">The result is not finite: <paramref name="v"/> held NaN, infinity or values too large for the Single range.</exception>
     public void ApplyInverseInPlace(Span<float> v)
+    {
+        InverseInPlace(v);
+        CheckOutput(v, ReadOnlySpan<float>.Empty, nameof(ApplyInverseInPlace));
+    }
+
+    private void InverseInPlace(Span<float> v)
     {
         CheckLength(v.Length, PaddedDimension, nameof(v));
         // D_1 H D_2 H ... D_b H = D_1 (H D_2) ... (H D_b) H: one plain transform, then fused sign-transforms.
@@ -136,6 +151,19 @@ public sealed class StructuredRotation
         CheckLength(v.Length, PaddedDimension, nameof(v));
         for (int i = 0; i < Blocks; i++)
             WalshHadamard.Transform(v, _signs[i], i == Blocks - 1 ? _scale * outputScale : _scale);
+    }
+
+    /// <summary>The span API has no pipeline around it to check rows, so it checks its result (one vectorised pass):
+    /// NaN in, or finite values whose sums pass float.MaxValue, would otherwise come out as NaN silently.</summary>
+    private static void CheckOutput(ReadOnlySpan<float> result, ReadOnlySpan<float> input, string method)
+    {
+        if (System.Numerics.Tensors.TensorPrimitives.IsFiniteAll(result))
+            return;
+        if (input.IsEmpty)
+            throw new InvalidOperationException(
+                $"StructuredRotation.{method} produced NaN or infinity from {result.Length} values: the input held NaN or infinity, or values so large that the sums exceed the Single range (about 3.4E+38). Expected finite input small enough for a finite result; scale it down.");
+        SchemaChecks.CheckFinite(input, "input", 0);
+        SchemaChecks.CheckFiniteOutput(result, input, method, 0);
     }
 
     private static void CheckLength(int actual, int expected, string name)

@@ -5,7 +5,7 @@ using MLTransforms.Core.Pipeline;
 
 namespace MLTransforms.TimeSeries;
 
-/// <summary>What to do with missing values (NaN, empty or unparsable fields) when loading a series.</summary>
+/// <summary>What to do with missing values (NaN, infinity, or an empty or NaN/NA field of a CSV file) when loading a series.</summary>
 public enum MissingValueHandling
 {
     /// <summary>Throw an exception naming the column and the row (the default).</summary>
@@ -80,48 +80,87 @@ public sealed class MultivariateSeries
 
     /// <summary>
     /// Loads a CSV file with a header line: one optional date column (named <c>date</c>, or <paramref name="dateColumn"/>)
-    /// and numeric columns, rows in time order (the layout of the ETT, Weather, ILI ... benchmark files).
+    /// and numeric columns, rows in time order (the layout of the ETT, Weather, ILI ... benchmark files). Fields follow
+    /// RFC 4180 (quoted fields may hold commas; a quoted number reads as a number) and parse culture-invariantly.
     /// </summary>
     /// <param name="path">The CSV file.</param>
-    /// <param name="missing">What to do with empty, NaN or unparsable fields.</param>
+    /// <param name="missing">What to do with missing fields: empty, <c>NaN</c>, <c>NA</c>, <c>N/A</c> or <c>null</c> (any
+    /// case), or infinite.</param>
     /// <param name="dateColumn">Name of the column to ignore as the time stamp; <see langword="null"/>: a column named
     /// <c>date</c> (any case) if present.</param>
-    /// <exception cref="InvalidOperationException">A field is missing or not a number (names column and row) under
-    /// <see cref="MissingValueHandling.Throw"/>, or the file has no data rows.</exception>
+    /// <exception cref="InvalidOperationException">The file is empty, has no data rows, no numeric column or duplicate
+    /// column names; a row has the wrong number of fields or malformed quoting; a field is not a number (names the line,
+    /// the column and the text, whatever <paramref name="missing"/> says); or a field is missing under
+    /// <see cref="MissingValueHandling.Throw"/>.</exception>
     public static MultivariateSeries LoadCsv(string path, MissingValueHandling missing = MissingValueHandling.Throw, string? dateColumn = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        using var reader = new StreamReader(path);
-        string header = reader.ReadLine() ?? throw new InvalidOperationException($"CSV file '{path}' is empty: expected a header line.");
-        var names = header.Split(',').Select(s => s.Trim()).ToArray();
-        int dateIndex = Array.FindIndex(names, n => string.Equals(n, dateColumn ?? "date", StringComparison.OrdinalIgnoreCase));
-        if (dateColumn != null && dateIndex < 0)
-            throw new ArgumentOutOfRangeException(nameof(dateColumn), $"CSV file '{path}' has no column '{dateColumn}'; columns: {string.Join(", ", names)}.");
-        var keep = Enumerable.Range(0, names.Length).Where(i => i != dateIndex).ToArray();
-        var values = keep.Select(_ => new List<float>()).ToArray();
-        string? line;
-        int row = 0;
-        while ((line = reader.ReadLine()) != null)
+        var options = CsvHelper.CsvReaderOptions.Default with
         {
-            if (line.Length == 0) continue;
-            var parts = line.Split(',');
-            if (parts.Length != names.Length)
-                throw new InvalidOperationException($"CSV file '{path}', data row {row} (line {row + 2}) has {parts.Length} fields; expected {names.Length}.");
-            for (int k = 0; k < keep.Length; k++)
+            Separator = ',',
+            TrimWhitespace = true,
+            TrackLineNumbers = true,
+            MalformedData = CsvHelper.CsvMalformedDataHandling.Throw,
+            DetectSeparatorHint = false,
+        };
+        using var reader = CsvHelper.CsvReader.FromFile(path, options);
+        try
+        {
+            var names = reader.Headers.Select(h => h.Trim()).ToArray();
+            if (names.Length == 0 || names.All(n => n.Length == 0))
+                throw new InvalidOperationException($"CSV file '{path}' is empty: expected a header line.");
+            for (int i = 0; i < names.Length; i++)
             {
-                var field = parts[keep[k]];
-                values[k].Add(float.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : float.NaN);
+                if (names[i].Length == 0)
+                    throw new InvalidOperationException($"CSV file '{path}': column {i + 1} of the header has no name; expected a name for every column.");
+                int first = Array.IndexOf(names, names[i]);
+                if (first < i)
+                    throw new InvalidOperationException($"CSV file '{path}': column name '{names[i]}' appears twice (columns {first + 1} and {i + 1}); expected unique names.");
             }
-            row++;
+            int dateIndex = Array.FindIndex(names, n => string.Equals(n, dateColumn ?? "date", StringComparison.OrdinalIgnoreCase));
+            if (dateColumn != null && dateIndex < 0)
+                throw new ArgumentOutOfRangeException(nameof(dateColumn), $"CSV file '{path}' has no column '{dateColumn}'; columns: {string.Join(", ", names)}.");
+            var keep = Enumerable.Range(0, names.Length).Where(i => i != dateIndex).ToArray();
+            if (keep.Length == 0)
+                throw new InvalidOperationException($"CSV file '{path}' has only the date column '{names[dateIndex]}': expected at least one numeric column.");
+            var values = keep.Select(_ => new List<float>()).ToArray();
+            var lines = new List<int>();
+            while (reader.Read())
+            {
+                int line = (int)reader.LineNumber;
+                if (reader.FieldCount != names.Length)
+                    throw new InvalidOperationException($"CSV file '{path}', data row {lines.Count} (line {line}) has {reader.FieldCount} fields; expected {names.Length}.");
+                for (int k = 0; k < keep.Length; k++)
+                    values[k].Add(ParseField(reader.GetString(keep[k]), path, line, names[keep[k]]));
+                lines.Add(line);
+            }
+            if (lines.Count == 0)
+                throw new InvalidOperationException($"CSV file '{path}' has a header but no data rows.");
+            var channels = values.Select(v => v.ToArray()).ToArray();
+            var channelNames = keep.Select(i => names[i]).ToArray();
+            for (int c = 0; c < channels.Length; c++)
+                Clean(channels[c], channelNames[c], missing, row => $" (line {lines[row]} of '{path}')");
+            return new MultivariateSeries(Path.GetFileNameWithoutExtension(path), channelNames, channels);
         }
-        if (row == 0)
-            throw new InvalidOperationException($"CSV file '{path}' has no data rows.");
-        var channels = values.Select(v => v.ToArray()).ToArray();
-        var channelNames = keep.Select(i => names[i]).ToArray();
-        for (int c = 0; c < channels.Length; c++)
-            Clean(channels[c], channelNames[c], missing, path);
-        return new MultivariateSeries(Path.GetFileNameWithoutExtension(path), channelNames, channels);
+        catch (CsvHelper.CsvFormatException e)
+        {
+            throw new InvalidOperationException($"CSV file '{path}' is malformed at line {e.LineNumber}: {e.Message}", e);
+        }
     }
+
+    /// <summary>A number, or NaN for a missing field; any other text is an error even when missing values are filled,
+    /// since filling it would hide a wrong column or a unit suffix.</summary>
+    private static float ParseField(string field, string path, int line, string column)
+    {
+        if (float.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out var v))
+            return v;
+        if (field.Length == 0 || MissingMarkers.Contains(field))
+            return float.NaN;
+        throw new InvalidOperationException(
+            $"CSV file '{path}', line {line}, column '{column}' holds '{field}': expected a number (invariant culture, '.' as decimal point) or a missing value (empty, NaN, NA).");
+    }
+
+    private static readonly HashSet<string> MissingMarkers = new(StringComparer.OrdinalIgnoreCase) { "NaN", "NA", "N/A", "null" };
 
     /// <summary>Reads numeric scalar columns of an <see cref="IDataView"/> (rows in time order) into a series.</summary>
     /// <param name="data">The data.</param>
@@ -167,14 +206,14 @@ public sealed class MultivariateSeries
         throw new ArgumentOutOfRangeException(nameof(col), $"Schema mismatch for input column '{col.Name}': expected Single, Double or an integer, got {SchemaChecks.Describe(col.Type)}.");
     }
 
-    private static void Clean(float[] values, string column, MissingValueHandling missing, string? csvPath)
+    private static void Clean(float[] values, string column, MissingValueHandling missing, Func<int, string>? where)
     {
         int first = Array.FindIndex(values, v => !float.IsFinite(v));
         if (first < 0) return;
         if (missing == MissingValueHandling.Throw)
             throw new InvalidOperationException(
                 $"Column '{column}' holds a missing or non-finite value ({values[first]}) at row {first}" +
-                (csvPath is null ? "" : $" (line {first + 2} of '{csvPath}')") +
+                (where is null ? "" : where(first)) +
                 ": expected finite values. Clean the data or load with MissingValueHandling.CarryForward.");
         int firstFinite = Array.FindIndex(values, float.IsFinite);
         if (firstFinite < 0)

@@ -73,6 +73,36 @@ internal static class SchemaChecks
                     $"Column '{columnName}' holds {values[i]} at row {row}, slot {i}: expected finite values. Clean or impute the data first (NaN or infinity would spread to every output coordinate).");
     }
 
+    /// <summary>Throws when any of the row-major rows of <paramref name="rowSize"/> values holds NaN or infinity, naming
+    /// the row and the slot (one vectorised pass when all are finite).</summary>
+    /// <exception cref="InvalidOperationException">A value is not finite.</exception>
+    public static void CheckFiniteRows(ReadOnlySpan<float> rows, int rowSize, string columnName)
+    {
+        if (rows.IsEmpty || float.IsFinite(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(rows)))
+            return;
+        for (int r = 0; r < rows.Length / rowSize; r++)
+            CheckFinite(rows.Slice(r * rowSize, rowSize), columnName, r);
+    }
+
+    /// <summary>
+    /// Throws when a transform of finite <paramref name="input"/> produced NaN or infinity (a value beyond
+    /// <see cref="float.MaxValue"/> on the way), naming the output, the row, the input size and its largest magnitude.
+    /// </summary>
+    /// <param name="output">The transform's output.</param>
+    /// <param name="input">The finite input it came from.</param>
+    /// <param name="outputName">The output column (or span) name.</param>
+    /// <param name="row">The row's position.</param>
+    /// <exception cref="InvalidOperationException">An output value is not finite.</exception>
+    public static void CheckFiniteOutput(ReadOnlySpan<float> output, ReadOnlySpan<float> input, string outputName, long row)
+    {
+        if (System.Numerics.Tensors.TensorPrimitives.IsFiniteAll(output))
+            return;
+        float largest = input.IsEmpty ? 0 : System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(input);
+        throw new InvalidOperationException(
+            $"Output '{outputName}' overflowed at row {row}: the input of {input.Length} values is finite but its largest magnitude is {Math.Abs(largest):G3}, " +
+            $"and the transform's sums exceed the Single range (about 3.4E+38). Expected inputs small enough for the output to be finite; scale them down (e.g. normalise).");
+    }
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming <paramref name="optionName"/> unless <paramref name="ok"/>.</summary>
     public static void CheckOption(bool ok, string optionName, object? actual, string expected)
     {

@@ -61,6 +61,7 @@ public abstract class VectorTransformer : RowMappingTransformer
     /// <summary>Applies the transformer to one vector, outside any pipeline (handy for tests and services).</summary>
     /// <param name="input">An input vector of <see cref="InputSize"/> finite values.</param>
     /// <returns>The output vector.</returns>
+    /// <exception cref="InvalidOperationException">An input value is not finite, or the output overflows the Single range (names the input size and magnitude).</exception>
     public float[] Transform(ReadOnlySpan<float> input)
     {
         if (input.Length != InputSize)
@@ -68,12 +69,14 @@ public abstract class VectorTransformer : RowMappingTransformer
         SchemaChecks.CheckFinite(input, InputColumnName, 0);
         var output = new float[OutputSize];
         Map(input, output, ScratchSize == 0 ? Span<float>.Empty : new float[ScratchSize]);
+        SchemaChecks.CheckFiniteOutput(output, input, OutputColumnName, 0);
         return output;
     }
 
     /// <summary>Applies the transformer to a batch of row-major vectors (no allocation per row), outside any pipeline.</summary>
     /// <param name="inputRows">Whole rows of <see cref="InputSize"/> finite values each.</param>
     /// <param name="outputRows">Receives the same number of rows of <see cref="OutputSize"/> values.</param>
+    /// <exception cref="InvalidOperationException">An input value is not finite, or an output row overflows the Single range (names the row, the input size and magnitude).</exception>
     public void Transform(ReadOnlySpan<float> inputRows, Span<float> outputRows)
     {
         if (inputRows.Length % InputSize != 0)
@@ -86,7 +89,9 @@ public abstract class VectorTransformer : RowMappingTransformer
         {
             var row = inputRows.Slice(r * InputSize, InputSize);
             SchemaChecks.CheckFinite(row, InputColumnName, r);
-            Map(row, outputRows.Slice(r * OutputSize, OutputSize), scratch);
+            var mapped = outputRows.Slice(r * OutputSize, OutputSize);
+            Map(row, mapped, scratch);
+            SchemaChecks.CheckFiniteOutput(mapped, row, OutputColumnName, r);
         }
     }
 
@@ -141,6 +146,7 @@ public abstract class VectorTransformer : RowMappingTransformer
             SchemaChecks.CheckFinite(dense, InputColumnName, input.Position);
             var editor = VBufferEditor.Create(ref dst, OutputSize);
             Map(dense, editor.Values, scratch);
+            SchemaChecks.CheckFiniteOutput(editor.Values, dense, OutputColumnName, input.Position);
             dst = editor.Commit();
         };
         return getter;
