@@ -1,11 +1,12 @@
 using MLTransforms.GettingStarted;
 
-// dotnet run --project samples/GettingStarted -- rotations|forecasting|embeddings|onnx   (no argument: all four)
+// dotnet run --project samples/GettingStarted -- rotations|forecasting|embeddings|ai-embeddings|onnx   (no argument: all)
 var examples = new Dictionary<string, Action<TextWriter, string>>(StringComparer.OrdinalIgnoreCase)
 {
     ["rotations"] = (o, d) => Rotations.Run(o, d),
     ["forecasting"] = (o, d) => Forecasting.Run(o, d),
     ["embeddings"] = (o, d) => EmbeddingUpgrade.Run(o, d),
+    ["ai-embeddings"] = (o, d) => AiEmbeddingUpgrade.RunAsync(o, d).GetAwaiter().GetResult(),
     ["onnx"] = (o, d) => OnnxDeployment.Run(o, d),
 };
 var chosen = args.Length == 0 ? examples.Keys.ToArray() : args;

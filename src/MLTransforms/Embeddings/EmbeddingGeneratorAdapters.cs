@@ -29,31 +29,69 @@ public static class EmbeddingGeneratorAdapters
     {
         ArgumentNullException.ThrowIfNull(ml);
         ArgumentNullException.ThrowIfNull(oldModel);
-        ArgumentNullException.ThrowIfNull(newModel);
         ArgumentNullException.ThrowIfNull(documents);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         var docs = documents.ToArray();
-        var pairs = new List<Pair>(docs.Length);
-        for (int start = 0; start < docs.Length; start += batchSize)
+        var olds = await GenerateAllAsync(oldModel, docs, batchSize, "old", cancellationToken).ConfigureAwait(false);
+        return await FitAdapterAsync(ml, olds, newModel, docs, options, batchSize, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Fits an adapter from the vectors an index already holds: <paramref name="oldEmbeddings"/>[i] is the old model's
+    /// vector of <paramref name="documents"/>[i], so only the new model runs (in batches of <paramref name="batchSize"/>).
+    /// This is the usual upgrade: re-embed a sample of the indexed documents with the new model, keep the index as it is.
+    /// </summary>
+    /// <param name="ml">The ML.NET context.</param>
+    /// <param name="oldEmbeddings">The index's stored vectors of the documents, in the same order.</param>
+    /// <param name="newModel">The generator the application moves to.</param>
+    /// <param name="documents">The texts of those vectors.</param>
+    /// <param name="options">Adapter kind and settings; default: the estimator's default.</param>
+    /// <param name="batchSize">Texts per generator call. Default 64.</param>
+    /// <param name="cancellationToken">Cancels between batches.</param>
+    /// <exception cref="ArgumentException">The two lists differ in length, or are empty.</exception>
+    /// <exception cref="InvalidOperationException">The generator returned a different number of embeddings than texts, or vectors vary in size.</exception>
+    public static async Task<EmbeddingAdapterTransformer> FitAdapterAsync(MLContext ml,
+        IReadOnlyList<Embedding<float>> oldEmbeddings, IEmbeddingGenerator<string, Embedding<float>> newModel,
+        IReadOnlyList<string> documents, EmbeddingAdapterOptions? options = null, int batchSize = 64, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ml);
+        ArgumentNullException.ThrowIfNull(oldEmbeddings);
+        ArgumentNullException.ThrowIfNull(newModel);
+        ArgumentNullException.ThrowIfNull(documents);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        if (oldEmbeddings.Count != documents.Count)
+            throw new ArgumentException($"oldEmbeddings has {oldEmbeddings.Count} vectors but documents has {documents.Count} texts; expected one vector per text.", nameof(oldEmbeddings));
+        if (documents.Count == 0) throw new ArgumentException("documents is empty; expected at least one text to fit an adapter.", nameof(documents));
+        var news = await GenerateAllAsync(newModel, documents, batchSize, "new", cancellationToken).ConfigureAwait(false);
+        int dNew = news[0].Vector.Length, dOld = oldEmbeddings[0].Vector.Length;
+        var pairs = new Pair[documents.Count];
+        for (int i = 0; i < pairs.Length; i++)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var batch = docs[start..Math.Min(docs.Length, start + batchSize)];
-            var olds = await oldModel.GenerateAsync(batch, null, cancellationToken).ConfigureAwait(false);
-            var news = await newModel.GenerateAsync(batch, null, cancellationToken).ConfigureAwait(false);
-            if (olds.Count != batch.Length || news.Count != batch.Length)
-                throw new InvalidOperationException($"A generator returned {olds.Count} (old) and {news.Count} (new) embeddings; expected {batch.Length}, one per text.");
-            for (int i = 0; i < batch.Length; i++)
-                pairs.Add(new Pair { New = news[i].Vector.ToArray(), Old = olds[i].Vector.ToArray() });
+            if (news[i].Vector.Length != dNew || oldEmbeddings[i].Vector.Length != dOld)
+                throw new InvalidOperationException($"Vector {i} has {news[i].Vector.Length} (new) and {oldEmbeddings[i].Vector.Length} (old) dimensions; expected {dNew} and {dOld} like the first.");
+            pairs[i] = new Pair { New = news[i].Vector.ToArray(), Old = oldEmbeddings[i].Vector.ToArray() };
         }
-        if (pairs.Count == 0) throw new InvalidOperationException("documents is empty; expected at least one text to fit an adapter.");
-        int dNew = pairs[0].New.Length, dOld = pairs[0].Old.Length;
-        if (pairs.Any(p => p.New.Length != dNew || p.Old.Length != dOld))
-            throw new InvalidOperationException($"The generators' vectors vary in size; expected all new vectors of {dNew} and all old of {dOld} dimensions.");
         var schema = SchemaDefinition.Create(typeof(Pair));
         schema[nameof(Pair.New)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, dNew);
         schema[nameof(Pair.Old)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, dOld);
         var data = ml.Data.LoadFromEnumerable(pairs, schema);
         return ml.Transforms.EmbeddingAdapter("Adapted", nameof(Pair.New), nameof(Pair.Old), options).Fit(data);
+    }
+
+    private static async Task<List<Embedding<float>>> GenerateAllAsync(IEmbeddingGenerator<string, Embedding<float>> model,
+        IReadOnlyList<string> texts, int batchSize, string which, CancellationToken cancellationToken)
+    {
+        var all = new List<Embedding<float>>(texts.Count);
+        for (int start = 0; start < texts.Count; start += batchSize)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var batch = texts.Skip(start).Take(batchSize).ToArray();
+            var got = await model.GenerateAsync(batch, null, cancellationToken).ConfigureAwait(false);
+            if (got.Count != batch.Length)
+                throw new InvalidOperationException($"The {which} generator returned {got.Count} embeddings; expected {batch.Length}, one per text.");
+            all.AddRange(got);
+        }
+        return all;
     }
 
     private sealed class Pair

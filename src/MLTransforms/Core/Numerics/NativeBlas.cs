@@ -24,9 +24,9 @@ internal sealed class NativeBlas
     /// <summary>What was loaded and its build configuration, or every name tried and why each failed.</summary>
     public string Description { get; }
 
-    /// <summary>How much slower the managed kernel is than OpenBLAS, in the words the warning uses (measured on the
-    /// 2-core development machine; see the OLinear section of the README).</summary>
-    internal const string ManagedSlowdown = "about 3x slower for OLinear training";
+    /// <summary>How much slower the managed kernel is than OpenBLAS, in the words the warning uses (OpenBLAS 0.3.21 took
+    /// 0.19-0.48 of the managed time on OLinear's products on the 2-core development machine: docs/results.md, GEMM backends).</summary>
+    internal const string ManagedSlowdown = "2 to 5 times slower on OLinear training's products";
 
     /// <summary>What to install when no native BLAS loaded: the one text of the warning fits log.</summary>
     internal const string InstallAdvice =
