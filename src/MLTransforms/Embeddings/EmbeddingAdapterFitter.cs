@@ -24,6 +24,10 @@ internal static class EmbeddingAdapterFitter
         ArgumentNullException.ThrowIfNull(folds);
         options ??= new EmbeddingAdapterOptions();
         options.Validate();
+        if (options.Kind == EmbeddingAdapterKind.ResidualMlp)
+            throw new InvalidOperationException(
+                $"{nameof(EmbeddingAdapterKind)}.{nameof(EmbeddingAdapterKind.ResidualMlp)} trains on the pairs themselves and cannot be fitted from their sufficient statistics " +
+                "(means and cross-products). Fit it with the estimator (mlContext.Transforms.EmbeddingAdapter) or with AdapterPairs created with keepPairs: true.");
         var nonEmpty = folds.Where(f => f.Count > 0).ToList();
         if (nonEmpty.Count == 0)
             throw new InvalidOperationException("No pairs to fit an embedding adapter: the statistics are empty.");
@@ -193,9 +197,17 @@ internal static class EmbeddingAdapterFitter
         }
         else
         {
+            // C is (numerically) rank-deficient: fewer pairs than dimensions, or a model with dead dimensions (MiniLM has
+            // about 3 directions without variance, so σ ≈ 1e-17 even for thousands of pairs). The polar factor is then
+            // not unique: any rotation of the null spaces fits as well, and the one an SVD returns follows rounding noise
+            // (max |ΔW| 0.46 between two summation orders of the same pairs). Keep only the directions the data determines
+            // (σ > 1e-8 σ_max) and map the rest to zero: unique, continuous in the data, and equally good on the pairs.
             var svd = c.Svd(computeVectors: true);
             int r = Math.Min(s.NewSize, s.OldSize);
-            w = Mul(svd.U.SubMatrix(0, s.NewSize, 0, r), svd.VT.SubMatrix(0, r, 0, s.OldSize));
+            double cut = 1e-8 * svd.S[0];
+            int kept = 0;
+            while (kept < r && svd.S[kept] > cut) kept++;
+            w = Mul(svd.U.SubMatrix(0, s.NewSize, 0, kept), svd.VT.SubMatrix(0, kept, 0, s.OldSize));
             sumS = svd.S.Sum();
         }
         double scale = scaling switch
