@@ -12,24 +12,32 @@ namespace MLTransforms.Evaluation;
 public sealed class AdapterPairs
 {
     private readonly PairedStatistics[] _folds;
+    private readonly List<float>? _new, _old;
     private long _count;
 
     /// <summary>Creates an empty set of pairs.</summary>
     /// <param name="newSize">Dimension of the vectors the adapter maps from (the "new" side).</param>
     /// <param name="oldSize">Dimension of the vectors the adapter maps to (the "old" side).</param>
     /// <param name="folds">Cross-validation folds, at least 1.</param>
+    /// <param name="keepPairs">Also keep the pairs themselves (O(n d) memory), which
+    /// <see cref="EmbeddingAdapterKind.ResidualMlp"/> trains on. Default false: statistics only.</param>
     /// <exception cref="ArgumentOutOfRangeException">A size or <paramref name="folds"/> is not positive.</exception>
-    public AdapterPairs(int newSize, int oldSize, int folds = 5)
+    public AdapterPairs(int newSize, int oldSize, int folds = 5, bool keepPairs = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(folds, 1);
         _folds = Enumerable.Range(0, folds).Select(_ => new PairedStatistics(newSize, oldSize)).ToArray();
+        if (keepPairs) (_new, _old) = ([], []);
     }
 
-    private AdapterPairs(PairedStatistics[] folds, long count)
+    private AdapterPairs(PairedStatistics[] folds, long count, List<float>? newRows, List<float>? oldRows)
     {
         _folds = folds;
         _count = count;
+        (_new, _old) = (newRows, oldRows);
     }
+
+    /// <summary>Whether the pairs themselves are kept (see the constructor's <c>keepPairs</c>).</summary>
+    public bool KeepsPairs => _new is not null;
 
     /// <summary>Number of folds.</summary>
     public int Folds => _folds.Length;
@@ -46,7 +54,12 @@ public sealed class AdapterPairs
     /// <summary>Adds one pair: the same item's vector from each model.</summary>
     /// <exception cref="ArgumentException">A vector has the wrong size or holds NaN or infinity.</exception>
     public void Add(ReadOnlySpan<float> newVector, ReadOnlySpan<float> oldVector)
-        => _folds[_count++ % _folds.Length].Add(newVector, oldVector);
+    {
+        _folds[_count % _folds.Length].Add(newVector, oldVector);
+        _count++;
+        _new?.AddRange(newVector);
+        _old?.AddRange(oldVector);
+    }
 
     /// <summary>Adds <paramref name="rows"/> pairs given as row-major matrices.</summary>
     /// <exception cref="ArgumentException">The spans do not hold <paramref name="rows"/> rows of the two sizes.</exception>
@@ -54,17 +67,30 @@ public sealed class AdapterPairs
     {
         if (newRows.Length != (long)rows * NewSize || oldRows.Length != (long)rows * OldSize)
             throw new ArgumentException($"Expected {rows} rows of {NewSize} and {OldSize} values, got {newRows.Length} and {oldRows.Length} values.");
-        if (_folds.Length == 1) { _folds[0].AddBatch(newRows, oldRows, rows); _count += rows; return; }
         for (int i = 0; i < rows; i++) Add(newRows.Slice(i * NewSize, NewSize), oldRows.Slice(i * OldSize, OldSize));
     }
 
     /// <summary>The same pairs with the two sides exchanged (an adapter in the opposite direction).</summary>
-    public AdapterPairs Swapped() => new(_folds.Select(f => f.Swapped()).ToArray(), _count);
+    public AdapterPairs Swapped() => new(_folds.Select(f => f.Swapped()).ToArray(), _count, _old is null ? null : [.. _old], _new is null ? null : [.. _new]);
 
-    /// <summary>Fits an adapter from the "new" side to the "old" side.</summary>
-    /// <param name="options">Kind and settings; default: centred Procrustes with spread matching.</param>
-    /// <exception cref="InvalidOperationException">Too few pairs for the chosen kind.</exception>
-    public EmbeddingAdapterMap Fit(EmbeddingAdapterOptions? options = null) => EmbeddingAdapterFitter.Fit(_folds, options);
+    /// <summary>
+    /// Fits an adapter from the "new" side to the "old" side: the same map as the estimator fits from the same pairs
+    /// in the same order (bit for bit, given the same options and, for <see cref="EmbeddingAdapterKind.ResidualMlp"/>, seed).
+    /// </summary>
+    /// <param name="options">Kind and settings; default: centred Procrustes with spread matching. A residual MLP
+    /// with a null <see cref="EmbeddingAdapterOptions.Seed"/> draws a fresh seed (reported in the map's diagnostics).</param>
+    /// <param name="log">Receives the residual MLP's log lines (linear start, epochs), or null.</param>
+    /// <exception cref="InvalidOperationException">Too few pairs for the chosen kind, or a residual MLP on pairs created without <c>keepPairs</c>.</exception>
+    public EmbeddingAdapterMap Fit(EmbeddingAdapterOptions? options = null, Action<string>? log = null)
+    {
+        if (options?.Kind != EmbeddingAdapterKind.ResidualMlp || _new is null)
+            return EmbeddingAdapterFitter.Fit(_folds, options);
+        var o = options.Clone();
+        o.Seed ??= Random.Shared.Next();
+        o.Validate();
+        return ResidualMlp.Fit(_new.ToArray(), _old!.ToArray(), checked((int)_count), NewSize, OldSize, o,
+            log is null ? null : m => log(FormattableString.Invariant(m)));
+    }
 
     /// <summary>The pairs of every fold merged into one statistic.</summary>
     internal PairedStatistics Merged()

@@ -59,8 +59,8 @@ public static class ProgressiveMigration
             for (int j = 0; j < m; j++)
                 folds[j % folds.Length].Add(old.Row(order[j]), newCorpus.Row(order[j]));
             if (extra is not null) folds[0].Merge(extra);
-            var calibratedOptions = Copy(options);
-            var rawOptions = Copy(options);
+            var calibratedOptions = options.Clone();
+            var rawOptions = options.Clone();
             rawOptions.Scaling = AdapterScaling.None;
             var calibrated = MixedIndex(EmbeddingAdapterFitter.Fit(folds, calibratedOptions), true, out double factor);
             var raw = MixedIndex(EmbeddingAdapterFitter.Fit(folds, rawOptions), false, out _);
@@ -91,10 +91,4 @@ public static class ProgressiveMigration
         }
         return points;
     }
-
-    private static EmbeddingAdapterOptions Copy(EmbeddingAdapterOptions o) => new()
-    {
-        Kind = o.Kind, Center = o.Center, Scaling = o.Scaling, Ridge = o.Ridge, Folds = o.Folds, Lambda = o.Lambda, Rank = o.Rank,
-        ExtraDimensions = o.ExtraDimensions, MaxIterations = o.MaxIterations, Tolerance = o.Tolerance, NormalizeOutput = o.NormalizeOutput, MaxPairs = o.MaxPairs,
-    };
 }

@@ -15,6 +15,34 @@ public sealed class UpgradeSettings : ScenarioSettings
     [Description("The whole SciFact set from ../shared/data with its precomputed embeddings, instead of the shipped subset embedded here")]
     public bool Full { get; init; }
 
+    /// <summary>Instead of the default report: every adapter kind fitted on documents only (no queries), on a seeded
+    /// sample of --fit-docs documents and on the whole corpus, query-side and index-side.</summary>
+    [CommandOption("--grid")]
+    [Description("Every adapter kind x {--fit-docs sample, whole corpus} x {query-side, index-side}, fitted on documents only; the residual MLP's settings picked by 3-fold validation within the fit pairs")]
+    public bool Grid { get; init; }
+
+    /// <summary>Documents in the sampled fit set of --grid.</summary>
+    [CommandOption("--fit-docs <N>")]
+    [Description("Documents in the sampled fit set of --grid (default 1000)")]
+    [DefaultValue(1000)]
+    public int FitDocs { get; init; } = 1000;
+
+    /// <summary>Seed of the document sample and of the residual MLP.</summary>
+    [CommandOption("--seed <N>")]
+    [Description("Seed of the --grid document sample and of the residual MLP (default 20261205)")]
+    [DefaultValue(20261205)]
+    public int Seed { get; init; } = 20261205;
+
+    /// <summary>Kinds of --grid, comma-separated.</summary>
+    [CommandOption("--kinds <LIST>")]
+    [Description("Adapter kinds of --grid, comma-separated (default: all)")]
+    public string? Kinds { get; init; }
+
+    /// <summary>Swap the models' roles (arctic old, MiniLM new).</summary>
+    [CommandOption("--reverse")]
+    [Description("With --grid: swap the roles (arctic is the old model, MiniLM the new one)")]
+    public bool Reverse { get; init; }
+
     /// <inheritdoc/>
     public override ValidationResult Validate()
         => !Full || ScenarioContext.SharedDataDirectory is not null ? ValidationResult.Success()
@@ -48,6 +76,8 @@ public sealed class UpgradeScenario : Scenario<UpgradeSettings>
         var data = full ? LoadFull() : await EmbedSubsetAsync();
         var (qOld, qNew, cOld, cNew, test, train, label) = data;
         AnsiConsole.MarkupLine($"[bold]{Markup.Escape(label)}[/]: {cOld.Count} documents, {test.Count} test queries.");
+        if (settings.Grid)
+            return settings.Reverse ? Grid(settings, qNew, qOld, cNew, cOld, test, "reverse (arctic old, MiniLM new)") : Grid(settings, qOld, qNew, cOld, cNew, test, "MiniLM old, arctic new");
 
         // Fit set: the train queries plus at most 1,000 documents embedded by both models.
         var trainIds = qOld.Ids.Where(train.ContainsKey).ToArray();
@@ -117,6 +147,86 @@ public sealed class UpgradeScenario : Scenario<UpgradeSettings>
         AnsiConsole.Write(mig);
         Plot(context, points, withQueries, best);
         return rows;
+    }
+
+    /// <summary>The residual MLP settings the grid's 3-fold validation chooses among.</summary>
+    private static readonly (string Name, Func<EmbeddingAdapterOptions> Make)[] MlpCandidates =
+    [
+        ("default", () => new() { Kind = EmbeddingAdapterKind.ResidualMlp }),
+        ("h512 lr1e-4 pat8", () => new() { Kind = EmbeddingAdapterKind.ResidualMlp, HiddenSize = 512, LearningRate = 1e-4, Patience = 8 }),
+        ("default + InfoNCE 0.1", () => new() { Kind = EmbeddingAdapterKind.ResidualMlp, ContrastiveWeight = 0.1 }),
+    ];
+
+    private IReadOnlyList<ResultRow> Grid(UpgradeSettings settings, EmbeddingSet qOld, EmbeddingSet qNew, EmbeddingSet cOld, EmbeddingSet cNew,
+        Dictionary<string, Dictionary<string, int>> test, string roles)
+    {
+        var kinds = settings.Kinds is null ? Enum.GetValues<EmbeddingAdapterKind>()
+            : settings.Kinds.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Enum.Parse<EmbeddingAdapterKind>).ToArray();
+        var order = Enumerable.Range(0, cOld.Count).ToArray();
+        new Random(settings.Seed).Shuffle(order);
+        var rows = new List<ResultRow>();
+        var table = new Table().Title($"Adapters fitted on documents only ({Markup.Escape(roles)}), nDCG@10 and share of new→new; seed {settings.Seed}")
+            .AddColumns("fit docs", "kind", "query-side", "recov.", "index-side", "recov.", "3-fold held-out cosine (q / i)", "fit s (q)");
+        var baseline = CompatibilityReport.Evaluate("none", qNew, qOld, cNew, cOld, test, new AdapterPairs(qNew.Dimension, cOld.Dimension).Also(cNew, cOld, order).Fit());
+        AnsiConsole.MarkupLine($"old→old {baseline.OldOld.Ndcg:F3}, new→new {baseline.NewNew.Ndcg:F3}");
+        rows.Add(new ResultRow(Name, $"grid {roles}: old→old / new→new nDCG@10", $"{baseline.OldOld.Ndcg:F3} / {baseline.NewNew.Ndcg:F3}"));
+        foreach (int docs in new[] { Math.Min(settings.FitDocs, cOld.Count), cOld.Count })
+        {
+            var ids = order.Take(docs).ToArray();
+            var forward = new AdapterPairs(cNew.Dimension, cOld.Dimension, keepPairs: true).Also(cNew, cOld, ids);
+            var backward = new AdapterPairs(cOld.Dimension, cNew.Dimension, keepPairs: true).Also(cOld, cNew, ids);
+            foreach (var kind in kinds)
+            {
+                string folds = "";
+                EmbeddingAdapterOptions qo = new() { Kind = kind, Seed = settings.Seed }, io = new() { Kind = kind, Seed = settings.Seed };
+                if (kind == EmbeddingAdapterKind.ResidualMlp)
+                {
+                    var (qBest, qScores) = ChooseMlp(cNew, cOld, ids, settings.Seed);
+                    var (iBest, iScores) = ChooseMlp(cOld, cNew, ids, settings.Seed);
+                    (qo, io) = (MlpCandidates[qBest].Make(), MlpCandidates[iBest].Make());
+                    qo.Seed = io.Seed = settings.Seed;
+                    folds = $"{string.Join(", ", qScores.Select((v, i) => $"{MlpCandidates[i].Name} {v:F4}"))} → {MlpCandidates[qBest].Name} / " +
+                            $"{string.Join(", ", iScores.Select((v, i) => $"{v:F4}"))} → {MlpCandidates[iBest].Name}";
+                }
+                var sw = Stopwatch.StartNew();
+                var queryMap = forward.Fit(qo);
+                double fitS = sw.Elapsed.TotalSeconds;
+                var indexMap = backward.Fit(io);
+                var r = CompatibilityReport.Evaluate(kind.ToString(), qNew, qOld, cNew, cOld, test, queryMap, indexMap);
+                table.AddRow(docs.ToString(), kind.ToString(), $"{r.NewOldAdapted.Ndcg:F3}", $"{r.Recovery:P1}", $"{r.Migrated!.Ndcg:F3}", $"{r.MigratedRecovery:P1}",
+                    Markup.Escape(folds), $"{fitS:F1}");
+                rows.Add(new ResultRow(Name, $"grid {roles}, {docs} docs, {kind}: query-side / index-side nDCG@10",
+                    $"{r.NewOldAdapted.Ndcg:F3} ({r.Recovery:P1}) / {r.Migrated.Ndcg:F3} ({r.MigratedRecovery:P1}); fit {fitS:F1} s{(folds.Length > 0 ? "; folds " + folds : "")}"));
+            }
+        }
+        AnsiConsole.Write(table);
+        return rows;
+    }
+
+    /// <summary>3-fold choice among <see cref="MlpCandidates"/> on the fit pairs alone: mean held-out cosine per candidate.</summary>
+    private static (int Best, double[] Scores) ChooseMlp(EmbeddingSet from, EmbeddingSet to, int[] ids, int seed)
+    {
+        const int K = 3;
+        var scores = new double[MlpCandidates.Length];
+        for (int c = 0; c < MlpCandidates.Length; c++)
+        {
+            for (int f = 0; f < K; f++)
+            {
+                var train = ids.Where((_, i) => i % K != f).ToArray();
+                var held = ids.Where((_, i) => i % K == f).ToArray();
+                var o = MlpCandidates[c].Make();
+                o.Seed = seed;
+                var map = new AdapterPairs(from.Dimension, to.Dimension, keepPairs: true).Also(from, to, train).Fit(o);
+                var mapped = new float[held.Length * to.Dimension];
+                var input = held.SelectMany(i => from.Row(i).ToArray()).ToArray();
+                map.Apply(input, mapped, held.Length);
+                double sum = 0;
+                for (int r = 0; r < held.Length; r++)
+                    sum += System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(mapped.AsSpan(r * to.Dimension, to.Dimension), to.Row(held[r]));
+                scores[c] += sum / held.Length / K;
+            }
+        }
+        return (Array.IndexOf(scores, scores.Max()), scores);
     }
 
     private static string M(RetrievalMetrics m) => double.IsNaN(m.Ndcg) ? "-" : $"{m.Ndcg:F3} ({m.Recall:F3})";
@@ -189,5 +299,15 @@ public sealed class UpgradeScenario : Scenario<UpgradeSettings>
         AnsiConsole.MarkupLine($"Embedded {queries.Count} queries and {corpus.Count} documents with both encoders in {sw.Elapsed.TotalSeconds:F0} s.");
         return new Data(qOld, qNew, cOld, cNew, RetrievalData.ReadQrels(ScenarioContext.Data("scifact/qrels/test.tsv")),
             RetrievalData.ReadQrels(ScenarioContext.Data("scifact/qrels/train.tsv")), "SciFact subset (embedded here)");
+    }
+}
+
+internal static class GridPairs
+{
+    /// <summary>Adds rows <paramref name="rows"/> of the two sets as pairs, in that order.</summary>
+    public static AdapterPairs Also(this AdapterPairs pairs, EmbeddingSet from, EmbeddingSet to, IEnumerable<int> rows)
+    {
+        foreach (int i in rows) pairs.Add(from.Row(i), to.Row(i));
+        return pairs;
     }
 }

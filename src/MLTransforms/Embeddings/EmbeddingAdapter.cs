@@ -11,7 +11,8 @@ namespace MLTransforms.Embeddings;
 /// <summary>
 /// Fits an <see cref="EmbeddingAdapterTransformer"/> on paired rows: the input column holds new-model vectors,
 /// the target column old-model vectors of the same items. The pairs are streamed into
-/// <see cref="PairedStatistics"/> (one per cross-validation fold), so memory stays O(d²) for any number of rows.
+/// <see cref="PairedStatistics"/> (one per cross-validation fold), so memory stays O(d²) for any number of rows;
+/// <see cref="EmbeddingAdapterKind.ResidualMlp"/> trains on the pairs themselves and holds them in memory.
 /// </summary>
 /// <remarks>To migrate an index (old -> new) swap the roles: input = old-model column, target = new-model column.</remarks>
 public sealed class EmbeddingAdapterEstimator : VectorEstimator<EmbeddingAdapterTransformer>
@@ -29,9 +30,14 @@ public sealed class EmbeddingAdapterEstimator : VectorEstimator<EmbeddingAdapter
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(targetColumnName);
         TargetColumnName = targetColumnName;
-        _options = options ?? new EmbeddingAdapterOptions();
+        _options = (options ?? new EmbeddingAdapterOptions()).Clone();
+        _options.Seed ??= Host.Rand.Next();
         _options.Validate();
     }
+
+    /// <summary>Seed of a <see cref="EmbeddingAdapterKind.ResidualMlp"/> fit: <see cref="EmbeddingAdapterOptions.Seed"/>, or
+    /// the one drawn from the context when the estimator was created (the linear kinds use none).</summary>
+    public int Seed => _options.Seed!.Value;
 
     /// <summary>Name of the column of old-model vectors the adapter is fitted to reproduce.</summary>
     public string TargetColumnName { get; }
@@ -53,27 +59,46 @@ public sealed class EmbeddingAdapterEstimator : VectorEstimator<EmbeddingAdapter
         int dx = CheckInput(input);
         var target = SchemaChecks.CheckVectorColumn(input.Schema, TargetColumnName);
         int dy = ((VectorDataViewType)target.Type).Size;
-        var folds = ReadFolds(input, InputColumnName, TargetColumnName, dx, dy, _options.Folds, _options.MaxPairs);
-        var map = EmbeddingAdapterFitter.Fit(folds, _options);
         using (var ch = Host.Start("Fit"))
         {
+            EmbeddingAdapterMap map;
+            if (_options.Kind == EmbeddingAdapterKind.ResidualMlp)
+            {
+                var xs = new List<float>();
+                var ys = new List<float>();
+                long n = ReadPairs(input, InputColumnName, TargetColumnName, dx, dy, _options.MaxPairs, (x, y, _) => { xs.AddRange(x); ys.AddRange(y); });
+                if (n > int.MaxValue / Math.Max(dx, dy))
+                    throw new InvalidOperationException($"ResidualMlp holds its pairs in memory: {n} pairs of {dx} + {dy} values are too many; set EmbeddingAdapterOptions.MaxPairs.");
+                ch.Info($"Embedding adapter ResidualMlp: {n} pairs, hidden {_options.HiddenSize} ({_options.Activation}), loss {_options.Loss} + {_options.ContrastiveWeight:G3} InfoNCE (τ {_options.Temperature:G3}), seed {Seed}");
+                ch.GemmBackend();
+                map = ResidualMlp.Fit(xs.ToArray(), ys.ToArray(), (int)n, dx, dy, _options, m => ch.Info(m), () => CatalogEnvironment.CheckAlive(Host));
+                ch.Info($"Embedding adapter ResidualMlp: kept epoch {map.Diagnostics.BestEpoch} of {map.Diagnostics.Iterations}, held-out cosine {map.Diagnostics.ValidationCosine:F4} (linear start {map.Diagnostics.LinearStart}: {map.Diagnostics.LinearValidationCosine:F4})");
+                return new EmbeddingAdapterTransformer(OutputColumnName, InputColumnName, map);
+            }
+            var folds = ReadFolds(input, InputColumnName, TargetColumnName, dx, dy, _options.Folds, _options.MaxPairs);
+            map = EmbeddingAdapterFitter.Fit(folds, _options);
             var d = map.Diagnostics;
             ch.Info($"Embedding adapter {map.Kind}: {dx} -> {map.OutputSize} from {d.Pairs} pairs; ridge {d.Ridge:G4}, scale {d.Scale:G4}, train MSE per pair {d.TrainError:G5}, orthogonality error {d.OrthogonalityError:G4}");
             if (!d.Converged)
                 ch.Warning($"Embedding adapter {map.Kind}: the optimiser stopped after {d.Iterations} iterations without meeting its tolerance {_options.Tolerance:G3} (raise MaxIterations)");
+            return new EmbeddingAdapterTransformer(OutputColumnName, InputColumnName, map);
         }
-        return new EmbeddingAdapterTransformer(OutputColumnName, InputColumnName, map);
     }
 
     internal static PairedStatistics[] ReadFolds(IDataView data, string xName, string yName, int dx, int dy, int foldCount, long maxPairs)
     {
         var folds = Enumerable.Range(0, foldCount).Select(_ => new PairedStatistics(dx, dy)).ToArray();
+        ReadPairs(data, xName, yName, dx, dy, maxPairs, (x, y, row) => folds[(int)(row % foldCount)].Add(x, y));
+        return folds;
+    }
+
+    /// <summary>Streams the checked pairs of the two columns (at most <paramref name="maxPairs"/>) to <paramref name="pair"/>.</summary>
+    internal static long ReadPairs(IDataView data, string xName, string yName, int dx, int dy, long maxPairs, PairAction pair)
+    {
         var xCol = data.Schema[xName];
         var yCol = data.Schema[yName];
-        const int batch = 256;
-        var xs = Enumerable.Range(0, foldCount).Select(_ => new float[batch * dx]).ToArray();
-        var ys = Enumerable.Range(0, foldCount).Select(_ => new float[batch * dy]).ToArray();
-        var counts = new int[foldCount];
+        var xd = new float[dx];
+        var yd = new float[dy];
         VBuffer<float> xb = default, yb = default;
         long rows = 0;
         using (var cursor = data.GetRowCursor(xName == yName ? [xCol] : [xCol, yCol]))
@@ -82,30 +107,21 @@ public sealed class EmbeddingAdapterEstimator : VectorEstimator<EmbeddingAdapter
             var yg = cursor.GetGetter<VBuffer<float>>(yCol);
             while (rows < maxPairs && cursor.MoveNext())
             {
-                int f = (int)(rows % foldCount);
                 xg(ref xb);
                 yg(ref yb);
-                var xd = xs[f].AsSpan(counts[f] * dx, dx);
-                var yd = ys[f].AsSpan(counts[f] * dy, dy);
                 xb.CopyTo(xd);
                 yb.CopyTo(yd);
                 CheckVector(xd, xName, cursor.Position);
                 CheckVector(yd, yName, cursor.Position);
-                if (++counts[f] == batch)
-                {
-                    folds[f].AddBatch(xs[f], ys[f], batch);
-                    counts[f] = 0;
-                }
-                rows++;
+                pair(xd, yd, rows++);
             }
         }
-        for (int f = 0; f < foldCount; f++)
-            if (counts[f] > 0)
-                folds[f].AddBatch(xs[f].AsSpan(0, counts[f] * dx), ys[f].AsSpan(0, counts[f] * dy), counts[f]);
         if (rows == 0)
             throw new InvalidOperationException($"Columns '{xName}' and '{yName}' have no rows: cannot fit an embedding adapter on empty data.");
-        return folds;
+        return rows;
     }
+
+    internal delegate void PairAction(ReadOnlySpan<float> x, ReadOnlySpan<float> y, long row);
 
     private static void CheckVector(ReadOnlySpan<float> v, string column, long row)
     {
@@ -116,8 +132,9 @@ public sealed class EmbeddingAdapterEstimator : VectorEstimator<EmbeddingAdapter
 }
 
 /// <summary>
-/// A fitted embedding adapter in a pipeline: appends y = x W + b (optionally L2-normalised) computed from the
-/// new-model vector column. Lazy, usable in a <see cref="PredictionEngine{TSrc, TDst}"/>, exports to ONNX as MatMul + Add.
+/// A fitted embedding adapter in a pipeline: appends y = x W + b (+ σ(x W1 + c1) W2 for a residual MLP; optionally
+/// L2-normalised) computed from the new-model vector column. Lazy, usable in a <see cref="PredictionEngine{TSrc, TDst}"/>,
+/// exports to ONNX as MatMul + Add (+ Gelu or Relu).
 /// </summary>
 public sealed class EmbeddingAdapterTransformer : VectorTransformer
 {
@@ -137,6 +154,15 @@ public sealed class EmbeddingAdapterTransformer : VectorTransformer
         var w = graph.AddInitializer("adapter_w", Adapter.Weights, InputSize, OutputSize);
         var b = graph.AddInitializer("adapter_b", Adapter.Bias, OutputSize);
         var y = graph.AddNode("Add", [graph.AddNode("MatMul", [input, w]), b]);
+        if (Adapter.Hidden is { } h)
+        {
+            var w1 = graph.AddInitializer("adapter_w1", h.W1, InputSize, h.Size);
+            var c1 = graph.AddInitializer("adapter_c1", h.C1, h.Size);
+            var w2 = graph.AddInitializer("adapter_w2", h.W2, h.Size, OutputSize);
+            var z = graph.AddNode("Add", [graph.AddNode("MatMul", [input, w1]), c1]);
+            var a = h.Activation == AdapterActivation.Relu ? graph.AddNode("Relu", [z]) : graph.AddNode("Gelu", [z], ("approximate", "tanh"));
+            y = graph.AddNode("Add", [y, graph.AddNode("MatMul", [a, w2])]);
+        }
         if (!Adapter.NormalizeOutput) return y;
         var axes = graph.AddInitializer("axes", [1L], 1);
         var norm = graph.AddNode("ReduceL2", [y, axes], ("keepdims", 1L));

@@ -24,6 +24,10 @@ internal static class EmbeddingAdapterFitter
         ArgumentNullException.ThrowIfNull(folds);
         options ??= new EmbeddingAdapterOptions();
         options.Validate();
+        if (options.Kind == EmbeddingAdapterKind.ResidualMlp)
+            throw new InvalidOperationException(
+                $"{nameof(EmbeddingAdapterKind)}.{nameof(EmbeddingAdapterKind.ResidualMlp)} trains on the pairs themselves and cannot be fitted from their sufficient statistics " +
+                "(means and cross-products). Fit it with the estimator (mlContext.Transforms.EmbeddingAdapter) or with AdapterPairs created with keepPairs: true.");
         var nonEmpty = folds.Where(f => f.Count > 0).ToList();
         if (nonEmpty.Count == 0)
             throw new InvalidOperationException("No pairs to fit an embedding adapter: the statistics are empty.");
@@ -193,9 +197,27 @@ internal static class EmbeddingAdapterFitter
         }
         else
         {
+            // C is (numerically) rank-deficient: fewer pairs than dimensions, or a model with dead dimensions (MiniLM has
+            // about 3 directions without variance, so σ ≈ 1e-17 even for thousands of pairs). The polar factor is then
+            // not unique: the data fixes W only on the directions with σ > 1e-8 σ_max, and the rotation of the rest that an
+            // SVD returns follows rounding noise (max |ΔW| 0.46 between two summation orders of the same pairs). Complete
+            // it canonically instead: the orthogonal map between the two null spaces closest to the identity, the polar
+            // factor of P_x I P_y (P = projector on a null space), which depends on the subspaces only, not on their bases.
             var svd = c.Svd(computeVectors: true);
             int r = Math.Min(s.NewSize, s.OldSize);
-            w = Mul(svd.U.SubMatrix(0, s.NewSize, 0, r), svd.VT.SubMatrix(0, r, 0, s.OldSize));
+            double cut = 1e-8 * svd.S[0];
+            int kept = 0;
+            while (kept < r && svd.S[kept] > cut) kept++;
+            var ur = svd.U.SubMatrix(0, s.NewSize, 0, kept);
+            var vr = svd.VT.SubMatrix(0, kept, 0, s.OldSize);
+            w = Mul(ur, vr);
+            if (kept < r)
+            {
+                var px = Matrix<double>.Build.DenseIdentity(s.NewSize) - Mul(ur, ur.Transpose());
+                var py = Matrix<double>.Build.DenseIdentity(s.OldSize) - Mul(vr.Transpose(), vr);
+                var between = Mul(Mul(px, Matrix<double>.Build.DenseIdentity(s.NewSize, s.OldSize)), py).Svd(computeVectors: true);
+                w += Mul(between.U.SubMatrix(0, s.NewSize, 0, r - kept), between.VT.SubMatrix(0, r - kept, 0, s.OldSize));
+            }
             sumS = svd.S.Sum();
         }
         double scale = scaling switch

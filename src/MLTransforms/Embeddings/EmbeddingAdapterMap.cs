@@ -6,25 +6,47 @@ namespace MLTransforms.Embeddings;
 
 /// <summary>
 /// A fitted embedding adapter outside any pipeline: the affine map y = x W + b (W is InputSize x OutputSize,
-/// row-major), optionally followed by L2 normalisation. Immutable and thread-safe; use it to map queries one at a
-/// time or to migrate a whole index in batches.
+/// row-major), plus σ(x W1 + c1) W2 for <see cref="EmbeddingAdapterKind.ResidualMlp"/>, optionally followed by L2
+/// normalisation. Immutable and thread-safe; use it to map queries one at a time or to migrate a whole index in batches.
 /// </summary>
 public sealed class EmbeddingAdapterMap
 {
     private readonly float[] _weights;
     private readonly float[] _bias;
+    private readonly HiddenLayer? _hidden;
+
+    /// <summary>The hidden layer of a residual MLP: W1 (InputSize x Size), c1 (Size), W2 (Size x OutputSize), all row-major.</summary>
+    internal sealed record HiddenLayer(int Size, AdapterActivation Activation, float[] W1, float[] C1, float[] W2);
 
     internal EmbeddingAdapterMap(EmbeddingAdapterKind kind, int inputSize, int outputSize, float[] weights, float[] bias,
-        bool normalizeOutput, EmbeddingAdapterDiagnostics diagnostics)
+        bool normalizeOutput, EmbeddingAdapterDiagnostics diagnostics, HiddenLayer? hidden = null)
     {
         Kind = kind;
         InputSize = inputSize;
         OutputSize = outputSize;
         _weights = weights;
         _bias = bias;
+        _hidden = hidden;
         NormalizeOutput = normalizeOutput;
         Diagnostics = diagnostics;
     }
+
+    /// <summary>Width of the hidden layer: 0 for the affine kinds.</summary>
+    public int HiddenSize => _hidden?.Size ?? 0;
+
+    /// <summary>Activation of the hidden layer (meaningful when <see cref="HiddenSize"/> &gt; 0).</summary>
+    public AdapterActivation Activation => _hidden?.Activation ?? AdapterActivation.Gelu;
+
+    /// <summary>W1, InputSize x HiddenSize, row-major (empty for the affine kinds).</summary>
+    public ReadOnlySpan<float> HiddenWeights => _hidden?.W1;
+
+    /// <summary>c1, the hidden layer's bias (empty for the affine kinds).</summary>
+    public ReadOnlySpan<float> HiddenBias => _hidden?.C1;
+
+    /// <summary>W2, HiddenSize x OutputSize, row-major: the hidden layer's contribution to the output (empty for the affine kinds).</summary>
+    public ReadOnlySpan<float> HiddenOutputWeights => _hidden?.W2;
+
+    internal HiddenLayer? Hidden => _hidden;
 
     /// <summary>The kind that produced this map.</summary>
     public EmbeddingAdapterKind Kind { get; }
@@ -55,7 +77,14 @@ public sealed class EmbeddingAdapterMap
         var b = (float[])_bias.Clone();
         TensorPrimitives.Multiply(w, factor, w);
         TensorPrimitives.Multiply(b, factor, b);
-        return new EmbeddingAdapterMap(Kind, InputSize, OutputSize, w, b, NormalizeOutput, Diagnostics);
+        HiddenLayer? hidden = null;
+        if (_hidden is not null)
+        {
+            var w2 = (float[])_hidden.W2.Clone();
+            TensorPrimitives.Multiply(w2, factor, w2);
+            hidden = _hidden with { W2 = w2 };
+        }
+        return new EmbeddingAdapterMap(Kind, InputSize, OutputSize, w, b, NormalizeOutput, Diagnostics, hidden);
     }
 
     /// <summary>Maps one vector.</summary>
@@ -98,6 +127,13 @@ public sealed class EmbeddingAdapterMap
     private void ApplyRows(ReadOnlySpan<float> input, Span<float> output, int rows)
     {
         Gemm.MultiplyAddBias(input, _weights, _bias, output, rows, InputSize, OutputSize);
+        if (_hidden is { } h)
+        {
+            var z = new float[rows * h.Size];
+            Gemm.MultiplyAddBias(input, h.W1, h.C1, z, rows, InputSize, h.Size);
+            ResidualMlp.Activate(h.Activation, z, z);
+            Gemm.Multiply(false, false, rows, OutputSize, h.Size, 1, z, h.W2, 1, output);
+        }
         if (NormalizeOutput)
             for (int r = 0; r < rows; r++)
             {
@@ -132,6 +168,26 @@ public sealed class EmbeddingAdapterMap
 /// <param name="Iterations">Optimiser iterations (λ-orthogonality), else 0.</param>
 /// <param name="Converged">Whether the optimiser met its tolerance (true for closed forms).</param>
 /// <param name="OrthogonalityError">||W^T W - I||_F / sqrt(OutputSize) of the old-space part of W (scale removed).</param>
-/// <param name="TrainError">Mean squared error per pair on the fitted pairs (old-space part).</param>
+/// <param name="TrainError">Mean squared error per pair on the fitted pairs (old-space part; for
+/// <see cref="EmbeddingAdapterKind.ResidualMlp"/>, of its linear start).</param>
+/// <remarks>For <see cref="EmbeddingAdapterKind.ResidualMlp"/>, <see cref="Iterations"/> counts the epochs trained and
+/// <see cref="Converged"/> says whether early stopping ended training before <see cref="EmbeddingAdapterOptions.MaxEpochs"/>.</remarks>
 public sealed record EmbeddingAdapterDiagnostics(long Pairs, double Ridge, double Scale, int Iterations, bool Converged,
-    double OrthogonalityError, double TrainError);
+    double OrthogonalityError, double TrainError)
+{
+    /// <summary>The seed the residual MLP trained with, or null for the other kinds.</summary>
+    public int? Seed { get; init; }
+
+    /// <summary>Residual MLP: the epoch whose weights were kept (best held-out loss), else 0.</summary>
+    public int BestEpoch { get; init; }
+
+    /// <summary>Residual MLP: mean cosine between mapped and old vectors on the held-out pairs, at the kept epoch; else NaN.</summary>
+    public double ValidationCosine { get; init; } = double.NaN;
+
+    /// <summary>Residual MLP: the same for its linear start (before training); else NaN.</summary>
+    public double LinearValidationCosine { get; init; } = double.NaN;
+
+    /// <summary>Residual MLP: the linear kind its A and b started from (<see cref="EmbeddingAdapterKind.Procrustes"/> or
+    /// <see cref="EmbeddingAdapterKind.Ridge"/>); else the map's own kind.</summary>
+    public EmbeddingAdapterKind LinearStart { get; init; }
+}

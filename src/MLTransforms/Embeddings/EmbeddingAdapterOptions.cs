@@ -1,7 +1,8 @@
 using MLTransforms.Core.Pipeline;
 namespace MLTransforms.Embeddings;
 
-/// <summary>The family of map an embedding adapter fits. Every kind is affine: y = x W + b (then optionally L2-normalised).</summary>
+/// <summary>The family of map an embedding adapter fits: y = x W + b (then optionally L2-normalised), plus a hidden
+/// layer for <see cref="ResidualMlp"/>.</summary>
 public enum EmbeddingAdapterKind
 {
     /// <summary>
@@ -34,6 +35,33 @@ public enum EmbeddingAdapterKind
     /// covered by the first part, so items re-embedded later keep new-model information.
     /// </summary>
     OrthogonalExtended,
+
+    /// <summary>
+    /// Residual MLP: y = x A + b + σ(x W1 + c1) W2, trained by Adam on the pairs themselves (not their statistics).
+    /// A and b start from the better of the Procrustes and ridge fits on a held-out split, W2 from zero, so training
+    /// starts at the best linear map and learns the nonlinear correction; early stopping on the held-out pairs.
+    /// </summary>
+    ResidualMlp,
+}
+
+/// <summary>The activation σ of the hidden layer of <see cref="EmbeddingAdapterKind.ResidualMlp"/>.</summary>
+public enum AdapterActivation
+{
+    /// <summary>GELU, tanh form: 0.5 z (1 + tanh(sqrt(2/π) (z + 0.044715 z³))) (ONNX Gelu, approximate = "tanh").</summary>
+    Gelu,
+
+    /// <summary>max(z, 0).</summary>
+    Relu,
+}
+
+/// <summary>The per-pair loss of <see cref="EmbeddingAdapterKind.ResidualMlp"/> against the old-model target.</summary>
+public enum AdapterLoss
+{
+    /// <summary>Squared error ||y_hat - y||².</summary>
+    Mse,
+
+    /// <summary>1 - cos(y_hat, y): only directions matter, as in cosine search.</summary>
+    Cosine,
 }
 
 /// <summary>How an orthogonal map is scaled about the target mean (isotropic scaling).</summary>
@@ -99,6 +127,66 @@ public sealed class EmbeddingAdapterOptions
     /// <summary>Maximum number of pairs the estimator reads. Default: all.</summary>
     public long MaxPairs { get; set; } = long.MaxValue;
 
+    /// <summary>Hidden width of <see cref="EmbeddingAdapterKind.ResidualMlp"/>. Default 256.</summary>
+    public int HiddenSize { get; set; } = 256;
+
+    /// <summary>Activation of <see cref="EmbeddingAdapterKind.ResidualMlp"/>. Default <see cref="AdapterActivation.Gelu"/>.</summary>
+    public AdapterActivation Activation { get; set; } = AdapterActivation.Gelu;
+
+    /// <summary>Loss of <see cref="EmbeddingAdapterKind.ResidualMlp"/> to the old target (also its early-stopping
+    /// criterion on the held-out pairs). Default <see cref="AdapterLoss.Cosine"/>.</summary>
+    public AdapterLoss Loss { get; set; } = AdapterLoss.Cosine;
+
+    /// <summary>
+    /// Weight of the in-batch InfoNCE term of <see cref="EmbeddingAdapterKind.ResidualMlp"/>: each mapped vector is
+    /// contrasted with the other targets of its batch, -log softmax_j(cos(y_hat_i, y_j) / <see cref="Temperature"/>)[i].
+    /// 0 turns it off. Default 0.
+    /// </summary>
+    public double ContrastiveWeight { get; set; }
+
+    /// <summary>Temperature τ of the InfoNCE term. Default 0.05.</summary>
+    public double Temperature { get; set; } = 0.05;
+
+    /// <summary>
+    /// Train the linear part A, b of <see cref="EmbeddingAdapterKind.ResidualMlp"/> along with the hidden layer. Default
+    /// false: A and b stay at their (cross-validated) linear start, which unregularised training would overfit.
+    /// </summary>
+    public bool TrainLinear { get; set; }
+
+    /// <summary>Adam learning rate of <see cref="EmbeddingAdapterKind.ResidualMlp"/>. Default 3e-5 (Adam moves each weight by about this much per step, and 384-d unit vectors have entries near 0.05).</summary>
+    public double LearningRate { get; set; } = 3e-5;
+
+    /// <summary>Decoupled (AdamW) weight decay of the hidden layer's weights W1 and W2. Default 1e-4.</summary>
+    public double WeightDecay { get; set; } = 1e-4;
+
+    /// <summary>Pairs per Adam step (and InfoNCE batch) of <see cref="EmbeddingAdapterKind.ResidualMlp"/>. Default 128.</summary>
+    public int BatchSize { get; set; } = 128;
+
+    /// <summary>Maximum training epochs of <see cref="EmbeddingAdapterKind.ResidualMlp"/>. Default 30.</summary>
+    public int MaxEpochs { get; set; } = 30;
+
+    /// <summary>Stop after this many epochs without a better held-out loss (the best epoch's weights are kept). Default 4.</summary>
+    public int Patience { get; set; } = 4;
+
+    /// <summary>
+    /// Share of the pairs <see cref="EmbeddingAdapterKind.ResidualMlp"/> holds out (a seeded random choice) to pick
+    /// its linear start and its epoch; the rest train. Default 0.1.
+    /// </summary>
+    public double ValidationFraction { get; set; } = 0.1;
+
+    /// <summary>
+    /// Seed of <see cref="EmbeddingAdapterKind.ResidualMlp"/>'s held-out split, initialisation and shuffling (the other
+    /// kinds are deterministic). Default <see langword="null"/>: drawn from the estimator's host when the estimator
+    /// is created (<c>AdapterPairs.Fit</c> draws a fresh one). The same seed trains bit-identical weights.
+    /// </summary>
+    public int? Seed { get; set; }
+
+    /// <summary>Cancels <see cref="EmbeddingAdapterKind.ResidualMlp"/> training between batches (so does ML.NET's cancellation of the context).</summary>
+    public CancellationToken Cancellation { get; set; }
+
+    /// <summary>A shallow copy (what a fit resolves its seed on, so the caller's instance is left alone).</summary>
+    internal EmbeddingAdapterOptions Clone() => (EmbeddingAdapterOptions)MemberwiseClone();
+
     internal void Validate()
     {
         SchemaChecks.CheckOption(Enum.IsDefined(Kind), nameof(Kind), Kind, "a defined EmbeddingAdapterKind");
@@ -111,5 +199,16 @@ public sealed class EmbeddingAdapterOptions
         SchemaChecks.CheckOption(MaxIterations >= 1, nameof(MaxIterations), MaxIterations, ">= 1");
         SchemaChecks.CheckOption(Tolerance > 0, nameof(Tolerance), Tolerance, "> 0");
         SchemaChecks.CheckOption(MaxPairs >= 1, nameof(MaxPairs), MaxPairs, ">= 1");
+        SchemaChecks.CheckOption(HiddenSize >= 1, nameof(HiddenSize), HiddenSize, ">= 1");
+        SchemaChecks.CheckOption(Enum.IsDefined(Activation), nameof(Activation), Activation, "a defined AdapterActivation");
+        SchemaChecks.CheckOption(Enum.IsDefined(Loss), nameof(Loss), Loss, "a defined AdapterLoss");
+        SchemaChecks.CheckOption(ContrastiveWeight >= 0 && double.IsFinite(ContrastiveWeight), nameof(ContrastiveWeight), ContrastiveWeight, "a finite value >= 0");
+        SchemaChecks.CheckOption(Temperature > 0 && double.IsFinite(Temperature), nameof(Temperature), Temperature, "a finite value > 0");
+        SchemaChecks.CheckOption(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "a finite value > 0");
+        SchemaChecks.CheckOption(WeightDecay >= 0 && LearningRate * WeightDecay < 1, nameof(WeightDecay), WeightDecay, ">= 0 with LearningRate * WeightDecay < 1");
+        SchemaChecks.CheckOption(BatchSize >= 2, nameof(BatchSize), BatchSize, ">= 2");
+        SchemaChecks.CheckOption(MaxEpochs >= 1, nameof(MaxEpochs), MaxEpochs, ">= 1");
+        SchemaChecks.CheckOption(Patience >= 1, nameof(Patience), Patience, ">= 1");
+        SchemaChecks.CheckOption(ValidationFraction > 0 && ValidationFraction < 1, nameof(ValidationFraction), ValidationFraction, "in (0, 1)");
     }
 }

@@ -20,6 +20,9 @@ internal sealed class PairedStatistics
 {
     private readonly double[] _meanX, _meanY, _sxx, _syy, _sxy;
     private double _sumNormX, _sumNormY;
+    private long _count;
+    private float[]? _pendingX, _pendingY;
+    private int _pending;
 
     /// <summary>Creates empty statistics for new-model vectors of <paramref name="newSize"/> and old-model vectors of <paramref name="oldSize"/>.</summary>
     public PairedStatistics(int newSize, int oldSize)
@@ -39,7 +42,7 @@ internal sealed class PairedStatistics
     {
         NewSize = swap ? s.OldSize : s.NewSize;
         OldSize = swap ? s.NewSize : s.OldSize;
-        Count = s.Count;
+        _count = s._count;
         _meanX = (double[])(swap ? s._meanY : s._meanX).Clone();
         _meanY = (double[])(swap ? s._meanX : s._meanY).Clone();
         _sxx = (double[])(swap ? s._syy : s._sxx).Clone();
@@ -63,37 +66,44 @@ internal sealed class PairedStatistics
     /// <summary>Length of the old-model (target) vectors y.</summary>
     public int OldSize { get; }
 
-    /// <summary>Number of pairs accumulated.</summary>
-    public long Count { get; private set; }
+    /// <summary>Number of pairs added (buffered ones included).</summary>
+    public long Count => _count + _pending;
 
     /// <summary>Mean of x.</summary>
-    public ReadOnlySpan<double> MeanNew => _meanX;
+    public ReadOnlySpan<double> MeanNew { get { Flush(); return _meanX; } }
 
     /// <summary>Mean of y.</summary>
-    public ReadOnlySpan<double> MeanOld => _meanY;
+    public ReadOnlySpan<double> MeanOld { get { Flush(); return _meanY; } }
 
     /// <summary>Centred co-moment X_c^T X_c (NewSize x NewSize, row-major); divide by <see cref="Count"/> for the covariance.</summary>
-    public ReadOnlySpan<double> NewNew => _sxx;
+    public ReadOnlySpan<double> NewNew { get { Flush(); return _sxx; } }
 
     /// <summary>Centred co-moment Y_c^T Y_c (OldSize x OldSize, row-major).</summary>
-    public ReadOnlySpan<double> OldOld => _syy;
+    public ReadOnlySpan<double> OldOld { get { Flush(); return _syy; } }
 
     /// <summary>Centred cross co-moment X_c^T Y_c (NewSize x OldSize, row-major).</summary>
-    public ReadOnlySpan<double> NewOld => _sxy;
+    public ReadOnlySpan<double> NewOld { get { Flush(); return _sxy; } }
 
     /// <summary>Mean Euclidean norm of the raw x vectors.</summary>
-    public double MeanNormNew => Count == 0 ? 0 : _sumNormX / Count;
+    public double MeanNormNew { get { Flush(); return _count == 0 ? 0 : _sumNormX / _count; } }
 
     /// <summary>Mean Euclidean norm of the raw y vectors.</summary>
-    public double MeanNormOld => Count == 0 ? 0 : _sumNormY / Count;
+    public double MeanNormOld { get { Flush(); return _count == 0 ? 0 : _sumNormY / _count; } }
 
     /// <summary>The same statistics with the roles of the two models exchanged (to fit old -> new maps).</summary>
-    public PairedStatistics Swapped() => new(this, swap: true);
+    public PairedStatistics Swapped() { Flush(); return new(this, swap: true); }
 
     /// <summary>A deep copy.</summary>
-    public PairedStatistics Clone() => new(this, swap: false);
+    public PairedStatistics Clone() { Flush(); return new(this, swap: false); }
 
-    /// <summary>Adds one pair (Welford's update, O(d²) without temporaries; prefer <see cref="AddBatch"/> for many pairs).</summary>
+    /// <summary>Pairs are accumulated in blocks of this many, whichever way they were handed in.</summary>
+    internal const int Block = 256;
+
+    /// <summary>
+    /// Adds one pair. Pairs wait in a buffer and enter the statistics in blocks of <see cref="Block"/>, so the
+    /// statistics (to the last bit) depend only on the sequence of pairs, not on how it was split into calls: the
+    /// estimator, <c>AdapterPairs</c> and direct callers fit bit-identical maps from the same pairs.
+    /// </summary>
     /// <exception cref="ArgumentException">A vector has the wrong length.</exception>
     /// <exception cref="InvalidOperationException">A value is NaN or infinite, or a vector is all zeros.</exception>
     public void Add(ReadOnlySpan<float> newVector, ReadOnlySpan<float> oldVector)
@@ -102,17 +112,17 @@ internal sealed class PairedStatistics
             throw new ArgumentException($"The new-model vector has {newVector.Length} values; expected {NewSize}.", nameof(newVector));
         if (oldVector.Length != OldSize)
             throw new ArgumentException($"The old-model vector has {oldVector.Length} values; expected {OldSize}.", nameof(oldVector));
-        var mx = new double[NewSize];
-        var my = new double[OldSize];
-        double normX = CheckRow(newVector, "new-model", Count, mx);
-        double normY = CheckRow(oldVector, "old-model", Count, my);
-        Combine(1, mx, my, null, null, null, normX, normY);
+        CheckRow(newVector, "new-model", Count);
+        CheckRow(oldVector, "old-model", Count);
+        _pendingX ??= new float[Block * NewSize];
+        _pendingY ??= new float[Block * OldSize];
+        newVector.CopyTo(_pendingX.AsSpan(_pending * NewSize));
+        oldVector.CopyTo(_pendingY.AsSpan(_pending * OldSize));
+        if (++_pending == Block) Flush();
     }
 
-    /// <summary>
-    /// Adds <paramref name="rows"/> pairs given as row-major matrices (rows x <see cref="NewSize"/> and
-    /// rows x <see cref="OldSize"/>). Large batches are processed in blocks, so memory stays O(d^2).
-    /// </summary>
+    /// <summary>Adds <paramref name="rows"/> pairs given as row-major matrices (rows x <see cref="NewSize"/> and
+    /// rows x <see cref="OldSize"/>); the same as adding them one by one.</summary>
     /// <exception cref="ArgumentException">The spans do not hold <paramref name="rows"/> rows of the expected sizes.</exception>
     /// <exception cref="InvalidOperationException">A value is NaN or infinite, or a vector is all zeros (naming the row).</exception>
     public void AddBatch(ReadOnlySpan<float> newRows, ReadOnlySpan<float> oldRows, int rows)
@@ -121,40 +131,43 @@ internal sealed class PairedStatistics
             throw new ArgumentException($"New-model rows hold {newRows.Length} values; expected {rows} x {NewSize}.", nameof(newRows));
         if (oldRows.Length != (long)rows * OldSize)
             throw new ArgumentException($"Old-model rows hold {oldRows.Length} values; expected {rows} x {OldSize}.", nameof(oldRows));
-        const int block = 512;
-        int bx = Math.Min(block, rows);
-        var xc = new double[bx * NewSize];
-        var yc = new double[bx * OldSize];
+        for (int r = 0; r < rows; r++)
+            Add(newRows.Slice(r * NewSize, NewSize), oldRows.Slice(r * OldSize, OldSize));
+    }
+
+    /// <summary>Moves the buffered pairs into the statistics: the block is centred on its own mean, its products
+    /// formed and the result combined with the rest.</summary>
+    private void Flush()
+    {
+        int m = _pending;
+        if (m == 0) return;
+        _pending = 0;
+        var xs = _pendingX.AsSpan(0, m * NewSize);
+        var ys = _pendingY.AsSpan(0, m * OldSize);
+        var xc = new double[m * NewSize];
+        var yc = new double[m * OldSize];
         var mx = new double[NewSize];
         var my = new double[OldSize];
-        for (int start = 0; start < rows; start += block)
+        double normX = 0, normY = 0;
+        for (int r = 0; r < m; r++)
         {
-            int m = Math.Min(block, rows - start);
-            var xs = newRows.Slice(start * NewSize, m * NewSize);
-            var ys = oldRows.Slice(start * OldSize, m * OldSize);
-            Array.Clear(mx);
-            Array.Clear(my);
-            double normX = 0, normY = 0;
-            for (int r = 0; r < m; r++)
-            {
-                normX += CheckRow(xs.Slice(r * NewSize, NewSize), "new-model", Count + start + r, mx);
-                normY += CheckRow(ys.Slice(r * OldSize, OldSize), "old-model", Count + start + r, my);
-            }
-            for (int i = 0; i < NewSize; i++) mx[i] /= m;
-            for (int j = 0; j < OldSize; j++) my[j] /= m;
-            for (int r = 0; r < m; r++)
-            {
-                for (int i = 0; i < NewSize; i++) xc[r * NewSize + i] = xs[r * NewSize + i] - mx[i];
-                for (int j = 0; j < OldSize; j++) yc[r * OldSize + j] = ys[r * OldSize + j] - my[j];
-            }
-            // X_cᵀ X_c etc. as row-major products of the transposed block (SIMD tiles, rows of the result in parallel).
-            var xt = DenseMath.Transpose(xc, m, NewSize);
-            var yt = DenseMath.Transpose(yc, m, OldSize);
-            var bxx = DenseMath.Multiply(xt, xc, NewSize, m, NewSize);
-            var byy = DenseMath.Multiply(yt, yc, OldSize, m, OldSize);
-            var bxy = DenseMath.Multiply(xt, yc, NewSize, m, OldSize);
-            Combine(m, mx, my, bxx, byy, bxy, normX, normY);
+            normX += Accumulate(xs.Slice(r * NewSize, NewSize), mx);
+            normY += Accumulate(ys.Slice(r * OldSize, OldSize), my);
         }
+        for (int i = 0; i < NewSize; i++) mx[i] /= m;
+        for (int j = 0; j < OldSize; j++) my[j] /= m;
+        for (int r = 0; r < m; r++)
+        {
+            for (int i = 0; i < NewSize; i++) xc[r * NewSize + i] = xs[r * NewSize + i] - mx[i];
+            for (int j = 0; j < OldSize; j++) yc[r * OldSize + j] = ys[r * OldSize + j] - my[j];
+        }
+        // X_cᵀ X_c etc. as row-major products of the transposed block (SIMD tiles, rows of the result in parallel).
+        var xt = DenseMath.Transpose(xc, m, NewSize);
+        var yt = DenseMath.Transpose(yc, m, OldSize);
+        var bxx = DenseMath.Multiply(xt, xc, NewSize, m, NewSize);
+        var byy = DenseMath.Multiply(yt, yc, OldSize, m, OldSize);
+        var bxy = DenseMath.Multiply(xt, yc, NewSize, m, OldSize);
+        Combine(m, mx, my, bxx, byy, bxy, normX, normY);
     }
 
     /// <summary>Adds the pairs accumulated in <paramref name="other"/> (e.g. another batch or thread) to these.</summary>
@@ -164,13 +177,15 @@ internal sealed class PairedStatistics
         ArgumentNullException.ThrowIfNull(other);
         if (other.NewSize != NewSize || other.OldSize != OldSize)
             throw new ArgumentException($"Cannot merge statistics of sizes ({other.NewSize}, {other.OldSize}) into ({NewSize}, {OldSize}).", nameof(other));
-        if (other.Count == 0) return;
-        Combine(other.Count, other._meanX, other._meanY, other._sxx, other._syy, other._sxy, other._sumNormX, other._sumNormY);
+        Flush();
+        other.Flush();
+        if (other._count == 0) return;
+        Combine(other._count, other._meanX, other._meanY, other._sxx, other._syy, other._sxy, other._sumNormX, other._sumNormY);
     }
 
     private void Combine(long nb, double[] mx, double[] my, double[]? bxx, double[]? byy, double[]? bxy, double normX, double normY)
     {
-        long na = Count;
+        long na = _count;
         double n = na + nb, f = na * (double)nb / n;
         var dx = new double[NewSize];
         var dy = new double[OldSize];
@@ -183,7 +198,7 @@ internal sealed class PairedStatistics
         for (int j = 0; j < OldSize; j++) _meanY[j] += dy[j] * nb / n;
         _sumNormX += normX;
         _sumNormY += normY;
-        Count = na + nb;
+        _count = na + nb;
     }
 
     private static void AddOuter(double[] target, double[]? part, double[] a, double[] b, double f)
@@ -198,7 +213,7 @@ internal sealed class PairedStatistics
         }
     }
 
-    private static double CheckRow(ReadOnlySpan<float> row, string side, long index, double[] sum)
+    private static void CheckRow(ReadOnlySpan<float> row, string side, long index)
     {
         double sq = 0;
         for (int i = 0; i < row.Length; i++)
@@ -207,10 +222,20 @@ internal sealed class PairedStatistics
             if (!float.IsFinite(v))
                 throw new InvalidOperationException($"The {side} vector of pair {index} holds {v} at slot {i}: expected finite values.");
             sq += (double)v * v;
-            sum[i] += v;
         }
         if (sq == 0)
             throw new InvalidOperationException($"The {side} vector of pair {index} is all zeros: a zero embedding has no direction; drop or re-embed that item.");
+    }
+
+    /// <summary>Adds the row to <paramref name="sum"/>; returns its Euclidean norm.</summary>
+    private static double Accumulate(ReadOnlySpan<float> row, double[] sum)
+    {
+        double sq = 0;
+        for (int i = 0; i < row.Length; i++)
+        {
+            sq += (double)row[i] * row[i];
+            sum[i] += row[i];
+        }
         return Math.Sqrt(sq);
     }
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.Intrinsics;
 using MLTransforms.Core.Numerics;
 
 namespace MLTransforms.TimeSeries.OLinear;
@@ -102,8 +101,6 @@ internal sealed class WindowSource
 /// <param name="member">Index of the network in an ensemble: its shuffling and dropout use seed <c>Seed + member</c>.</param>
 internal sealed class OLinearTrainer(OLinearNetwork network, OLinearOptions options, int member = 0)
 {
-    private const float Beta1 = 0.9f, Beta2 = 0.999f, AdamEpsilon = 1e-8f;
-
     /// <summary>Batch shards per step: fixed, not the core count, so that results do not depend on the machine (the
     /// Adam step adds the two shard gradients).</summary>
     internal const int Shards = 2;
@@ -121,8 +118,7 @@ internal sealed class OLinearTrainer(OLinearNetwork network, OLinearOptions opti
         var rng = new SplitMix64((ulong)(options.Seed!.Value + member) * 0x9E3779B97F4A7C15UL + 12345);
         var p = network.Values;
         var shards = Enumerable.Range(0, Shards).Select(_ => new Shard(shape, shardSize, p.Length)).ToArray();
-        var m1 = new float[p.Length];
-        var m2 = new float[p.Length];
+        var adam = new Adam(p.Length);
         var best = (float[])p.Clone();
         double bestLoss = double.PositiveInfinity;
         var weights = StepWeights(shape.Horizon);
@@ -159,7 +155,8 @@ internal sealed class OLinearTrainer(OLinearNetwork network, OLinearOptions opti
                         $"OLinear training stopped: the loss became {loss} at epoch {epoch}, step {batchIndex + 1} (update {step + 1}) " +
                         $"with learning rate {lr:G3}. Lower OLinearOptions.LearningRate (now {options.LearningRate:G3}) or check the data; no model was returned.");
                 lossSum += loss * b;
-                Adam(p, shards[0].Gradient, shards[1].Gradient, m1, m2, (float)lr, ++step, parallel);
+                adam.Step(p, shards[0].Gradient, shards[1].Gradient, (float)lr, parallel);
+                step++;
             }
             double valLoss = Evaluate(validation, weights);
             bool isBest = valLoss < bestLoss * (1 - options.MinImprovement);
@@ -226,42 +223,6 @@ internal sealed class OLinearTrainer(OLinearNetwork network, OLinearOptions opti
             foreach (var shard in shards) sum += shard.Loss * b;
         }
         return sum / source.Count;
-    }
-
-    /// <summary>One Adam update (PyTorch's form with bias correction) on the summed shard gradients g0 + g1, fused in
-    /// one pass and split over the cores.</summary>
-    private static void Adam(float[] p, float[] g0, float[] g1, float[] m, float[] v, float lr, long step, ParallelOptions parallel)
-    {
-        float bc1 = 1 - MathF.Pow(Beta1, step), bc2 = 1 - MathF.Pow(Beta2, step);
-        float stepSize = lr / bc1, invSqrtBc2 = 1 / MathF.Sqrt(bc2);
-        const int Parts = 8;
-        int chunk = (p.Length / Parts + 7) & ~7;
-        Parallel.For(0, Parts, parallel, part =>
-        {
-            int from = Math.Min(p.Length, part * chunk), to = part == Parts - 1 ? p.Length : Math.Min(p.Length, from + chunk);
-            int i = from;
-            if (Vector256.IsHardwareAccelerated)
-            {
-                var b1 = Vector256.Create(Beta1); var nb1 = Vector256.Create(1 - Beta1);
-                var b2 = Vector256.Create(Beta2); var nb2 = Vector256.Create(1 - Beta2);
-                var ss = Vector256.Create(stepSize); var ib = Vector256.Create(invSqrtBc2); var eps = Vector256.Create(AdamEpsilon);
-                for (; i + 8 <= to; i += 8)
-                {
-                    var gi = Vector256.Create<float>(g0.AsSpan(i, 8)) + Vector256.Create<float>(g1.AsSpan(i, 8));
-                    var mi = b1 * Vector256.Create<float>(m.AsSpan(i, 8)) + nb1 * gi;
-                    var vi = b2 * Vector256.Create<float>(v.AsSpan(i, 8)) + nb2 * gi * gi;
-                    var pi = Vector256.Create<float>(p.AsSpan(i, 8)) - ss * mi / (Vector256.Sqrt(vi) * ib + eps);
-                    mi.CopyTo(m.AsSpan(i, 8)); vi.CopyTo(v.AsSpan(i, 8)); pi.CopyTo(p.AsSpan(i, 8));
-                }
-            }
-            for (; i < to; i++)
-            {
-                float g = g0[i] + g1[i];
-                m[i] = Beta1 * m[i] + (1 - Beta1) * g;
-                v[i] = Beta2 * v[i] + (1 - Beta2) * g * g;
-                p[i] -= stepSize * m[i] / (MathF.Sqrt(v[i]) * invSqrtBc2 + AdamEpsilon);
-            }
-        });
     }
 
     /// <summary>One thread's part of a batch: its workspace, window buffers, gradient and loss.</summary>
