@@ -18,6 +18,7 @@ namespace MLTransforms.Embeddings;
 public sealed class EmbeddingAdapterEstimator : VectorEstimator<EmbeddingAdapterTransformer>
 {
     private readonly EmbeddingAdapterOptions _options;
+    private readonly int _drawnSeed;
 
     /// <summary>Creates the estimator; prefer <see cref="EmbeddingsCatalog.EmbeddingAdapter"/>.</summary>
     /// <param name="env">The ML.NET environment (e.g. the <see cref="MLContext"/>); fitting logs to it.</param>
@@ -30,14 +31,15 @@ public sealed class EmbeddingAdapterEstimator : VectorEstimator<EmbeddingAdapter
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(targetColumnName);
         TargetColumnName = targetColumnName;
-        _options = (options ?? new EmbeddingAdapterOptions()).Clone();
-        _options.Seed ??= Host.Rand.Next();
+        // The caller's instance is kept (options set later are validated at Fit); the context's seed is drawn now.
+        _options = options ?? new EmbeddingAdapterOptions();
+        _drawnSeed = Host.Rand.Next();
         _options.Validate();
     }
 
     /// <summary>Seed of a <see cref="EmbeddingAdapterKind.ResidualMlp"/> fit: <see cref="EmbeddingAdapterOptions.Seed"/>, or
     /// the one drawn from the context when the estimator was created (the linear kinds use none).</summary>
-    public int Seed => _options.Seed!.Value;
+    public int Seed => _options.Seed ?? _drawnSeed;
 
     /// <summary>Name of the column of old-model vectors the adapter is fitted to reproduce.</summary>
     public string TargetColumnName { get; }
@@ -71,7 +73,9 @@ public sealed class EmbeddingAdapterEstimator : VectorEstimator<EmbeddingAdapter
                     throw new InvalidOperationException($"ResidualMlp holds its pairs in memory: {n} pairs of {dx} + {dy} values are too many; set EmbeddingAdapterOptions.MaxPairs.");
                 ch.Info($"Embedding adapter ResidualMlp: {n} pairs, hidden {_options.HiddenSize} ({_options.Activation}), loss {_options.Loss} + {_options.ContrastiveWeight:G3} InfoNCE (τ {_options.Temperature:G3}), seed {Seed}");
                 ch.GemmBackend();
-                map = ResidualMlp.Fit(xs.ToArray(), ys.ToArray(), (int)n, dx, dy, _options, m => ch.Info(m), () => CatalogEnvironment.CheckAlive(Host));
+                var seeded = _options.Clone();
+                seeded.Seed = Seed;
+                map = ResidualMlp.Fit(xs.ToArray(), ys.ToArray(), (int)n, dx, dy, seeded, m => ch.Info(m), () => CatalogEnvironment.CheckAlive(Host));
                 ch.Info($"Embedding adapter ResidualMlp: kept epoch {map.Diagnostics.BestEpoch} of {map.Diagnostics.Iterations}, held-out cosine {map.Diagnostics.ValidationCosine:F4} (linear start {map.Diagnostics.LinearStart}: {map.Diagnostics.LinearValidationCosine:F4})");
                 return new EmbeddingAdapterTransformer(OutputColumnName, InputColumnName, map);
             }
