@@ -126,7 +126,6 @@ internal sealed class OLinearTrainer(OLinearNetwork network, OLinearOptions opti
         var history = new List<OLinearEpoch>();
         var parallel = Parallelism(cancel);
         using var blas = Gemm.ShareThreads(parallel.MaxDegreeOfParallelism);
-        long step = 0;
         int wait = 0;
         for (int epoch = 1; epoch <= options.MaxEpochs; epoch++)
         {
@@ -152,11 +151,10 @@ internal sealed class OLinearTrainer(OLinearNetwork network, OLinearOptions opti
                 foreach (var shard in shards) loss += shard.Loss;
                 if (!double.IsFinite(loss))
                     throw new InvalidOperationException(
-                        $"OLinear training stopped: the loss became {loss} at epoch {epoch}, step {batchIndex + 1} (update {step + 1}) " +
+                        $"OLinear training stopped: the loss became {loss} at epoch {epoch}, step {batchIndex + 1} (update {adam.Steps + 1}) " +
                         $"with learning rate {lr:G3}. Lower OLinearOptions.LearningRate (now {options.LearningRate:G3}) or check the data; no model was returned.");
                 lossSum += loss * b;
                 adam.Step(p, shards[0].Gradient, shards[1].Gradient, (float)lr, parallel);
-                step++;
             }
             double valLoss = Evaluate(validation, weights);
             bool isBest = valLoss < bestLoss * (1 - options.MinImprovement);
