@@ -164,7 +164,7 @@ public sealed class EmbeddingAdapterTransformer : VectorTransformer
             var c1 = graph.AddInitializer("adapter_c1", h.C1, h.Size);
             var w2 = graph.AddInitializer("adapter_w2", h.W2, h.Size, OutputSize);
             var z = graph.AddNode("Add", [graph.AddNode("MatMul", [input, w1]), c1]);
-            var a = h.Activation == AdapterActivation.Relu ? graph.AddNode("Relu", [z]) : graph.AddNode("Gelu", [z], ("approximate", "tanh"));
+            var a = h.Activation == AdapterActivation.Relu ? graph.AddNode("Relu", [z]) : graph.AddNode("Gelu", [z]);
             y = graph.AddNode("Add", [y, graph.AddNode("MatMul", [a, w2])]);
         }
         if (!Adapter.NormalizeOutput) return y;

@@ -47,7 +47,7 @@ public enum EmbeddingAdapterKind
 /// <summary>The activation σ of the hidden layer of <see cref="EmbeddingAdapterKind.ResidualMlp"/>.</summary>
 public enum AdapterActivation
 {
-    /// <summary>GELU, tanh form: 0.5 z (1 + tanh(sqrt(2/π) (z + 0.044715 z³))) (ONNX Gelu, approximate = "tanh").</summary>
+    /// <summary>GELU, exact form: z Φ(z) = 0.5 z (1 + erf(z / √2)) (ONNX Gelu), the same kernel as OLinear's.</summary>
     Gelu,
 
     /// <summary>max(z, 0).</summary>

@@ -10,8 +10,6 @@ namespace MLTransforms.Embeddings;
 /// </summary>
 internal sealed class ResidualMlp
 {
-    private const float GeluK = 0.7978845608f, GeluC = 0.044715f;
-
     public ResidualMlp(int inputSize, int outputSize, int hiddenSize, AdapterActivation activation, AdapterLoss loss,
         double contrastiveWeight, double temperature)
     {
@@ -41,20 +39,8 @@ internal sealed class ResidualMlp
     /// <summary>σ(z) elementwise (<paramref name="z"/> and <paramref name="output"/> may be the same span).</summary>
     internal static void Activate(AdapterActivation activation, ReadOnlySpan<float> z, Span<float> output)
     {
-        if (activation == AdapterActivation.Relu) { TensorPrimitives.Max(z, 0f, output); return; }
-        for (int i = 0; i < z.Length; i++)
-        {
-            float v = z[i];
-            output[i] = 0.5f * v * (1 + MathF.Tanh(GeluK * (v + GeluC * v * v * v)));
-        }
-    }
-
-    /// <summary>σ'(z).</summary>
-    private static float Derivative(AdapterActivation activation, float v)
-    {
-        if (activation == AdapterActivation.Relu) return v > 0 ? 1 : 0;
-        float t = MathF.Tanh(GeluK * (v + GeluC * v * v * v));
-        return 0.5f * (1 + t) + 0.5f * v * (1 - t * t) * GeluK * (1 + 3 * GeluC * v * v);
+        if (activation == AdapterActivation.Relu) TensorPrimitives.Max(z, 0f, output);
+        else Gelu.Forward(z, output);
     }
 
     /// <summary>Predictions of <paramref name="rows"/> inputs (training-time path, on <see cref="Gemm.Multiply"/>);
@@ -136,7 +122,9 @@ internal sealed class ResidualMlp
         Gemm.Multiply(true, false, h, dy, rows, 1, ws.G, dp, 0, grad.Slice(W2Offset, h * dy));
         var dg = ws.DG.AsSpan(0, rows * h);
         Gemm.Multiply(false, true, rows, h, dy, 1, dp, p.Slice(W2Offset, h * dy), 0, dg);
-        for (int i = 0; i < dg.Length; i++) dg[i] *= Derivative(Activation, ws.Z[i]);
+        if (Activation == AdapterActivation.Relu)
+            for (int i = 0; i < dg.Length; i++) { if (ws.Z[i] <= 0) dg[i] = 0; }
+        else Gelu.Backward(ws.Z.AsSpan(0, dg.Length), dg, default, dg);
         Gemm.Multiply(true, false, dx, h, rows, 1, x, dg, 0, grad.Slice(W1Offset, dx * h));
         var db = grad.Slice(BOffset, dy);
         var dc = grad.Slice(C1Offset, h);

@@ -225,7 +225,7 @@ internal sealed class OLinearNetwork
             Gemm.Multiply(false, false, rows, f, m, 1, x1, blk.Ffn1W.Of(p), 0, hpre);
             AddBias(hpre, rows, blk.Ffn1B.Of(p));
             var hid = bw.Hidden.AsSpan(0, rows * f);
-            Gelu(hpre, hid);
+            Gelu.Forward(hpre, hid);
             if (train) dropout.Apply(hid, bw.MaskHidden, site++, n * f);
             var y = bw.Sum2.AsSpan(0, rows * m);
             Gemm.Multiply(false, false, rows, m, f, 1, hid, blk.Ffn2W.Of(p), 0, y);
@@ -253,7 +253,7 @@ internal sealed class OLinearNetwork
         Gemm.Multiply(false, false, rows, f, dh, 1, z, Head1W.Of(p), 0, gpre);
         AddBias(gpre, rows, Head1B.Of(p));
         var gact = ws.HeadHidden.AsSpan(0, rows * f);
-        Gelu(gpre, gact);
+        Gelu.Forward(gpre, gact);
         var outp = ws.HeadOut.AsSpan(0, rows * h);
         Gemm.Multiply(false, false, rows, h, f, 1, gact, Head2W.Of(p), 0, outp);
         AddBias(outp, rows, Head2B.Of(p));
@@ -307,7 +307,7 @@ internal sealed class OLinearNetwork
         var gact = ws.HeadHidden.AsSpan(0, rows * f);
         var dg = ws.GradHeadHidden.AsSpan(0, rows * f);
         LinearBackward(gact, dOut, rows, f, h, Head2W.Of(p), Head2W.Of(grad), Head2B.Of(grad), dg, accumulate: false);
-        GeluBackward(ws.HeadPre.AsSpan(0, rows * f), dg, default, dg);
+        Gelu.Backward(ws.HeadPre.AsSpan(0, rows * f), dg, default, dg);
         var z = ws.OutSeries.AsSpan(0, rows * dh);
         var dz = ws.GradOutSeries.AsSpan(0, rows * dh);
         LinearBackward(z, dg, rows, dh, f, Head1W.Of(p), Head1W.Of(grad), Head1B.Of(grad), dz, accumulate: false);
@@ -335,7 +335,7 @@ internal sealed class OLinearNetwork
             var hid = bw.Hidden.AsSpan(0, rows * f);
             var dh1 = ws.GradHidden.AsSpan(0, rows * f);
             LinearBackward(hid, dy, rows, f, m, blk.Ffn2W.Of(p), blk.Ffn2W.Of(grad), blk.Ffn2B.Of(grad), dh1, accumulate: false);
-            GeluBackward(bw.HiddenPre.AsSpan(0, rows * f), dh1, train ? bw.MaskHidden.AsSpan(0, rows * f) : default, dh1);
+            Gelu.Backward(bw.HiddenPre.AsSpan(0, rows * f), dh1, train ? bw.MaskHidden.AsSpan(0, rows * f) : default, dh1);
             var x1 = bw.X1.AsSpan(0, rows * m);
             LinearBackward(x1, dh1, rows, m, f, blk.Ffn1W.Of(p), blk.Ffn1W.Of(grad), blk.Ffn1B.Of(grad), dx, accumulate: true);
             // dx holds dL/dX1.
