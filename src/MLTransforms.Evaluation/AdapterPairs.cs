@@ -92,6 +92,15 @@ public sealed class AdapterPairs
             log is null ? null : m => log(FormattableString.Invariant(m)));
     }
 
+    /// <summary>Adds every kept pair of this set to <paramref name="target"/>, in order.</summary>
+    internal void AddTo(AdapterPairs target)
+    {
+        if (_new is null) throw new InvalidOperationException("These pairs were created without keepPairs, so only their statistics are kept.");
+        for (int i = 0; i < _count; i++)
+            target.Add(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_new).Slice(i * NewSize, NewSize),
+                System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_old).Slice(i * OldSize, OldSize));
+    }
+
     /// <summary>The pairs of every fold merged into one statistic.</summary>
     internal PairedStatistics Merged()
     {

@@ -29,7 +29,9 @@ public static class ProgressiveMigration
     /// <param name="oldCorpus">The corpus embedded by the old model, same ids.</param>
     /// <param name="qrels">Judgements.</param>
     /// <param name="fractions">Re-embedded fractions in (0, 1].</param>
-    /// <param name="options">Adapter settings (default: centred Procrustes with spread matching).</param>
+    /// <param name="options">Adapter settings (default: centred Procrustes with spread matching). A
+    /// <see cref="EmbeddingAdapterKind.ResidualMlp"/> trains on the re-embedded pairs themselves and, without its own
+    /// seed, uses <paramref name="seed"/>.</param>
     /// <param name="seed">Seed of the choice of re-embedded items.</param>
     /// <param name="k">Metric cut-off.</param>
     /// <param name="extraPairs">Further old -> new pairs added to every fit (e.g. queries embedded by both models; the
@@ -42,6 +44,8 @@ public static class ProgressiveMigration
         options ??= new EmbeddingAdapterOptions();
         if (extraPairs is not null && (extraPairs.NewSize != oldCorpus.Dimension || extraPairs.OldSize != newCorpus.Dimension))
             throw new ArgumentException($"Expected extra pairs of {oldCorpus.Dimension} (old model) -> {newCorpus.Dimension} (new model) values, got {extraPairs.NewSize} -> {extraPairs.OldSize}.", nameof(extraPairs));
+        if (options.Kind == EmbeddingAdapterKind.ResidualMlp && extraPairs is { KeepsPairs: false })
+            throw new ArgumentException($"A {nameof(EmbeddingAdapterKind.ResidualMlp)} migration trains on the pairs themselves; expected extraPairs created with keepPairs: true.", nameof(extraPairs));
         var extra = extraPairs?.Merged();
         var old = oldCorpus.Select(newCorpus.Ids);
         var newNew = RetrievalEvaluation.Evaluate(newQueries, newCorpus, qrels, k);
@@ -62,11 +66,23 @@ public static class ProgressiveMigration
             var calibratedOptions = options.Clone();
             var rawOptions = options.Clone();
             rawOptions.Scaling = AdapterScaling.None;
-            var calibrated = MixedIndex(EmbeddingAdapterFitter.Fit(folds, calibratedOptions), true, out double factor);
-            var raw = MixedIndex(EmbeddingAdapterFitter.Fit(folds, rawOptions), false, out _);
+            var calibrated = MixedIndex(FitMap(calibratedOptions), true, out double factor);
+            var raw = MixedIndex(FitMap(rawOptions), false, out _);
             var cal = RetrievalEvaluation.Evaluate(newQueries, calibrated, qrels, k, cosine: false);
             var unc = RetrievalEvaluation.Evaluate(newQueries, raw, qrels, k, cosine: false);
             points.Add(new MigrationPoint(fraction, m, cal, unc, cal.Ndcg / newNew.Ndcg, unc.Ndcg / newNew.Ndcg, factor));
+
+            // The residual MLP trains on the pairs themselves (the re-embedded items, then the extra pairs); the
+            // linear kinds fit from the fold statistics.
+            EmbeddingAdapterMap FitMap(EmbeddingAdapterOptions o)
+            {
+                if (o.Kind != EmbeddingAdapterKind.ResidualMlp) return EmbeddingAdapterFitter.Fit(folds, o);
+                var pairs = new AdapterPairs(old.Dimension, newCorpus.Dimension, o.Folds, keepPairs: true);
+                for (int j = 0; j < m; j++) pairs.Add(old.Row(order[j]), newCorpus.Row(order[j]));
+                extraPairs?.AddTo(pairs);
+                o.Seed ??= seed;
+                return pairs.Fit(o);
+            }
 
             EmbeddingSet MixedIndex(EmbeddingAdapterMap map, bool normMatch, out double normFactor)
             {

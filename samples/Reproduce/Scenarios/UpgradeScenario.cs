@@ -18,7 +18,7 @@ public sealed class UpgradeSettings : ScenarioSettings
     /// <summary>Instead of the default report: every adapter kind fitted on documents only (no queries), on a seeded
     /// sample of --fit-docs documents and on the whole corpus, query-side and index-side.</summary>
     [CommandOption("--grid")]
-    [Description("Every adapter kind x {--fit-docs sample, whole corpus} x {query-side, index-side}, fitted on documents only; the residual MLP's settings picked by 3-fold validation within the fit pairs")]
+    [Description("Every adapter kind x {--fit-docs sample, whole corpus} x {query-side, query-side + pseudo-queries, index-side}, fitted on documents only; the residual MLP's width picked by 3-fold validation within the fit pairs")]
     public bool Grid { get; init; }
 
     /// <summary>Documents in the sampled fit set of --grid.</summary>
@@ -74,10 +74,16 @@ public sealed class UpgradeScenario : Scenario<UpgradeSettings>
     {
         bool full = settings.Full;
         var data = full ? LoadFull() : await EmbedSubsetAsync();
-        var (qOld, qNew, cOld, cNew, test, train, label) = data;
+        var (qOld, qNew, cOld, cNew, test, train, label, corpusPath) = data;
         AnsiConsole.MarkupLine($"[bold]{Markup.Escape(label)}[/]: {cOld.Count} documents, {test.Count} test queries.");
         if (settings.Grid)
-            return settings.Reverse ? Grid(settings, qNew, qOld, cNew, cOld, test, "reverse (arctic old, MiniLM new)") : Grid(settings, qOld, qNew, cOld, cNew, test, "MiniLM old, arctic new");
+        {
+            // Pseudo-queries: each document's lead sentence, embedded as a query by each model (arctic with its prefix).
+            var (pMiniLM, pArctic) = await EmbedPseudoQueriesAsync(context, corpusPath, cOld.Ids);
+            return settings.Reverse
+                ? Grid(settings, qNew, qOld, cNew, cOld, pArctic, pMiniLM, test, "reverse (arctic old, MiniLM new)")
+                : Grid(settings, qOld, qNew, cOld, cNew, pMiniLM, pArctic, test, "MiniLM old, arctic new");
+        }
 
         // Fit set: the train queries plus at most 1,000 documents embedded by both models.
         var trainIds = qOld.Ids.Where(train.ContainsKey).ToArray();
@@ -149,16 +155,11 @@ public sealed class UpgradeScenario : Scenario<UpgradeSettings>
         return rows;
     }
 
-    /// <summary>The residual MLP settings the grid's 3-fold validation chooses among.</summary>
-    private static readonly (string Name, Func<EmbeddingAdapterOptions> Make)[] MlpCandidates =
-    [
-        ("default", () => new() { Kind = EmbeddingAdapterKind.ResidualMlp }),
-        ("h512 lr1e-4 pat8", () => new() { Kind = EmbeddingAdapterKind.ResidualMlp, HiddenSize = 512, LearningRate = 1e-4, Patience = 8 }),
-        ("default + InfoNCE 0.1", () => new() { Kind = EmbeddingAdapterKind.ResidualMlp, ContrastiveWeight = 0.1 }),
-    ];
+    /// <summary>The residual MLP widths the grid's 3-fold validation chooses among (other options at their defaults).</summary>
+    private static readonly int[] MlpWidths = [256, 512, 1024];
 
     private IReadOnlyList<ResultRow> Grid(UpgradeSettings settings, EmbeddingSet qOld, EmbeddingSet qNew, EmbeddingSet cOld, EmbeddingSet cNew,
-        Dictionary<string, Dictionary<string, int>> test, string roles)
+        EmbeddingSet pOld, EmbeddingSet pNew, Dictionary<string, Dictionary<string, int>> test, string roles)
     {
         var kinds = settings.Kinds is null ? Enum.GetValues<EmbeddingAdapterKind>()
             : settings.Kinds.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Enum.Parse<EmbeddingAdapterKind>).ToArray();
@@ -166,67 +167,109 @@ public sealed class UpgradeScenario : Scenario<UpgradeSettings>
         new Random(settings.Seed).Shuffle(order);
         var rows = new List<ResultRow>();
         var table = new Table().Title($"Adapters fitted on documents only ({Markup.Escape(roles)}), nDCG@10 and share of new→new; seed {settings.Seed}")
-            .AddColumns("fit docs", "kind", "query-side", "recov.", "index-side", "recov.", "3-fold held-out cosine (q / i)", "fit s (q)");
+            .AddColumns("fit docs", "kind", "query-side", "recov.", "+ pseudo-q.", "recov.", "index-side", "recov.", "3-fold held-out cosine per width (q / q+p / i)", "fit s (q / q+p / i)");
         var baseline = CompatibilityReport.Evaluate("none", qNew, qOld, cNew, cOld, test, new AdapterPairs(qNew.Dimension, cOld.Dimension).Also(cNew, cOld, order).Fit());
         AnsiConsole.MarkupLine($"old→old {baseline.OldOld.Ndcg:F3}, new→new {baseline.NewNew.Ndcg:F3}");
         rows.Add(new ResultRow(Name, $"grid {roles}: old→old / new→new nDCG@10", $"{baseline.OldOld.Ndcg:F3} / {baseline.NewNew.Ndcg:F3}"));
         foreach (int docs in new[] { Math.Min(settings.FitDocs, cOld.Count), cOld.Count })
         {
             var ids = order.Take(docs).ToArray();
-            var forward = new AdapterPairs(cNew.Dimension, cOld.Dimension, keepPairs: true).Also(cNew, cOld, ids);
-            var backward = new AdapterPairs(cOld.Dimension, cNew.Dimension, keepPairs: true).Also(cOld, cNew, ids);
+            // Query-side: new -> old on the documents, then also on their pseudo-queries; index-side: old -> new on the documents.
+            (EmbeddingSet From, EmbeddingSet To)[] query = [(cNew, cOld)], pseudo = [(cNew, cOld), (pNew, pOld)], index = [(cOld, cNew)];
             foreach (var kind in kinds)
             {
-                string folds = "";
-                EmbeddingAdapterOptions qo = new() { Kind = kind, Seed = settings.Seed }, io = new() { Kind = kind, Seed = settings.Seed };
-                if (kind == EmbeddingAdapterKind.ResidualMlp)
+                var folds = new List<string>();
+                var fits = new List<(EmbeddingAdapterMap Map, double Seconds)>();
+                foreach (var sets in new[] { query, pseudo, index })
                 {
-                    var (qBest, qScores) = ChooseMlp(cNew, cOld, ids, settings.Seed);
-                    var (iBest, iScores) = ChooseMlp(cOld, cNew, ids, settings.Seed);
-                    (qo, io) = (MlpCandidates[qBest].Make(), MlpCandidates[iBest].Make());
-                    qo.Seed = io.Seed = settings.Seed;
-                    folds = $"{string.Join(", ", qScores.Select((v, i) => $"{MlpCandidates[i].Name} {v:F4}"))} → {MlpCandidates[qBest].Name} / " +
-                            $"{string.Join(", ", iScores.Select((v, i) => $"{v:F4}"))} → {MlpCandidates[iBest].Name}";
+                    var o = new EmbeddingAdapterOptions { Kind = kind, Seed = settings.Seed };
+                    if (kind == EmbeddingAdapterKind.ResidualMlp)
+                    {
+                        var (best, scores) = ChooseMlpWidth(sets, ids, settings.Seed);
+                        o.HiddenSize = MlpWidths[best];
+                        folds.Add($"{string.Join(", ", scores.Select((v, i) => $"{MlpWidths[i]}: {v:F4}"))} → {MlpWidths[best]}");
+                    }
+                    var sw = Stopwatch.StartNew();
+                    fits.Add((Pairs(sets, ids).Fit(o), sw.Elapsed.TotalSeconds));
                 }
-                var sw = Stopwatch.StartNew();
-                var queryMap = forward.Fit(qo);
-                double fitS = sw.Elapsed.TotalSeconds;
-                var indexMap = backward.Fit(io);
-                var r = CompatibilityReport.Evaluate(kind.ToString(), qNew, qOld, cNew, cOld, test, queryMap, indexMap);
-                table.AddRow(docs.ToString(), kind.ToString(), $"{r.NewOldAdapted.Ndcg:F3}", $"{r.Recovery:P1}", $"{r.Migrated!.Ndcg:F3}", $"{r.MigratedRecovery:P1}",
-                    Markup.Escape(folds), $"{fitS:F1}");
-                rows.Add(new ResultRow(Name, $"grid {roles}, {docs} docs, {kind}: query-side / index-side nDCG@10",
-                    $"{r.NewOldAdapted.Ndcg:F3} ({r.Recovery:P1}) / {r.Migrated.Ndcg:F3} ({r.MigratedRecovery:P1}); fit {fitS:F1} s{(folds.Length > 0 ? "; folds " + folds : "")}"));
+                var r = CompatibilityReport.Evaluate(kind.ToString(), qNew, qOld, cNew, cOld, test, fits[0].Map, fits[2].Map);
+                var p = CompatibilityReport.Evaluate(kind.ToString(), qNew, qOld, cNew, cOld, test, fits[1].Map);
+                string foldText = string.Join(" / ", folds), times = string.Join(" / ", fits.Select(f => $"{f.Seconds:F1}"));
+                table.AddRow(docs.ToString(), kind.ToString(), $"{r.NewOldAdapted.Ndcg:F3}", $"{r.Recovery:P1}", $"{p.NewOldAdapted.Ndcg:F3}", $"{p.Recovery:P1}",
+                    $"{r.Migrated!.Ndcg:F3}", $"{r.MigratedRecovery:P1}", Markup.Escape(foldText), times);
+                rows.Add(new ResultRow(Name, $"grid {roles}, {docs} docs, {kind}: query-side / + pseudo-queries / index-side nDCG@10",
+                    $"{r.NewOldAdapted.Ndcg:F3} ({r.Recovery:P1}) / {p.NewOldAdapted.Ndcg:F3} ({p.Recovery:P1}) / {r.Migrated.Ndcg:F3} ({r.MigratedRecovery:P1}); fit {times} s{(folds.Count > 0 ? "; folds " + foldText : "")}"));
             }
         }
         AnsiConsole.Write(table);
         return rows;
     }
 
-    /// <summary>3-fold choice among <see cref="MlpCandidates"/> on the fit pairs alone: mean held-out cosine per candidate.</summary>
-    private static (int Best, double[] Scores) ChooseMlp(EmbeddingSet from, EmbeddingSet to, int[] ids, int seed)
+    /// <summary>The pairs of documents <paramref name="ids"/> in every (from, to) set, set after set, kept for the MLP.</summary>
+    private static AdapterPairs Pairs((EmbeddingSet From, EmbeddingSet To)[] sets, int[] ids)
+    {
+        var pairs = new AdapterPairs(sets[0].From.Dimension, sets[0].To.Dimension, keepPairs: true);
+        foreach (var (from, to) in sets) pairs.Also(from, to, ids);
+        return pairs;
+    }
+
+    /// <summary>3-fold choice among <see cref="MlpWidths"/> on the fit documents alone (a document's pairs in every set
+    /// stay in its fold): mean held-out cosine per width.</summary>
+    private static (int Best, double[] Scores) ChooseMlpWidth((EmbeddingSet From, EmbeddingSet To)[] sets, int[] ids, int seed)
     {
         const int K = 3;
-        var scores = new double[MlpCandidates.Length];
-        for (int c = 0; c < MlpCandidates.Length; c++)
+        var scores = new double[MlpWidths.Length];
+        for (int c = 0; c < MlpWidths.Length; c++)
         {
             for (int f = 0; f < K; f++)
             {
                 var train = ids.Where((_, i) => i % K != f).ToArray();
                 var held = ids.Where((_, i) => i % K == f).ToArray();
-                var o = MlpCandidates[c].Make();
-                o.Seed = seed;
-                var map = new AdapterPairs(from.Dimension, to.Dimension, keepPairs: true).Also(from, to, train).Fit(o);
-                var mapped = new float[held.Length * to.Dimension];
-                var input = held.SelectMany(i => from.Row(i).ToArray()).ToArray();
-                map.Apply(input, mapped, held.Length);
+                var map = Pairs(sets, train).Fit(new() { Kind = EmbeddingAdapterKind.ResidualMlp, HiddenSize = MlpWidths[c], Seed = seed });
                 double sum = 0;
-                for (int r = 0; r < held.Length; r++)
-                    sum += System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(mapped.AsSpan(r * to.Dimension, to.Dimension), to.Row(held[r]));
-                scores[c] += sum / held.Length / K;
+                foreach (var (from, to) in sets)
+                {
+                    var mapped = map.Apply(from.Select(held.Select(i => from.Ids[i]).ToArray()), to.Dimension);
+                    for (int r = 0; r < held.Length; r++)
+                        sum += System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(mapped.Row(r), to.Row(held[r]));
+                }
+                scores[c] += sum / (held.Length * sets.Length) / K;
             }
         }
         return (Array.IndexOf(scores, scores.Max()), scores);
+    }
+
+    /// <summary>
+    /// The lead sentence (<see cref="PseudoQueries.LeadSentence"/>) of every document of <paramref name="corpusPath"/>,
+    /// embedded as a query by MiniLM (no prefix) and by arctic-embed-xs (with its query prefix), in the order of
+    /// <paramref name="ids"/>; cached in the output folder, since both encoders take a minute or two on 5,183 texts.
+    /// </summary>
+    private static async Task<(EmbeddingSet MiniLM, EmbeddingSet Arctic)> EmbedPseudoQueriesAsync(ScenarioContext context, string corpusPath, string[] ids)
+    {
+        var texts = RetrievalData.ReadJsonl(corpusPath).ToDictionary(d => d.Id, d => PseudoQueries.LeadSentence(d.Text));
+        var leads = ids.Select(id => texts[id]).ToArray();
+        async Task<EmbeddingSet> Embed(string file, Func<TextEmbeddingOptions> model, string prefix)
+        {
+            string path = Path.Combine(context.OutputDirectory, file);
+            if (File.Exists(path))
+            {
+                var cached = RetrievalData.ReadEmbeddings(path);
+                if (cached.Ids.SequenceEqual(ids)) return cached;
+            }
+            var sw = Stopwatch.StartNew();
+            EmbeddingSet set = null!;
+            await AnsiConsole.Progress().StartAsync(async ctx =>
+            {
+                var task = ctx.AddTask($"pseudo-queries: {file}", maxValue: leads.Length);
+                using var e = new TextEmbedder(model());
+                var values = await Task.Run(() => e.Embed(leads.Select(l => prefix + l).ToArray(), new Progress<int>(n => task.Value = n)));
+                set = new EmbeddingSet(ids, values, e.Dimension, $"lead sentences of {Path.GetFileName(corpusPath)}");
+            });
+            RetrievalData.WriteEmbeddings(context.Output(file), set);
+            AnsiConsole.MarkupLine($"Embedded {leads.Length} pseudo-queries into {Markup.Escape(file)} in {sw.Elapsed.TotalSeconds:F0} s.");
+            return set;
+        }
+        return (await Embed("pseudo-queries.minilm.f32", TextEmbeddingOptions.MiniLM, ""), await Embed("pseudo-queries.arctic-prefix.f32", TextEmbeddingOptions.ArcticXs, QueryPrefix));
     }
 
     private static string M(RetrievalMetrics m) => double.IsNaN(m.Ndcg) ? "-" : $"{m.Ndcg:F3} ({m.Recall:F3})";
@@ -251,7 +294,7 @@ public sealed class UpgradeScenario : Scenario<UpgradeSettings>
     }
 
     private sealed record Data(EmbeddingSet QOld, EmbeddingSet QNew, EmbeddingSet COld, EmbeddingSet CNew,
-        Dictionary<string, Dictionary<string, int>> Test, Dictionary<string, Dictionary<string, int>> Train, string Label);
+        Dictionary<string, Dictionary<string, int>> Test, Dictionary<string, Dictionary<string, int>> Train, string Label, string CorpusPath);
 
     private static Data LoadFull()
     {
@@ -259,7 +302,7 @@ public sealed class UpgradeScenario : Scenario<UpgradeSettings>
         EmbeddingSet E(string n) => RetrievalData.ReadEmbeddings(Path.Combine(dir, "embeddings", n + ".f32"));
         return new Data(E("queries.minilm"), E("queries.arctic-prefix"), E("corpus.minilm"), E("corpus.arctic"),
             RetrievalData.ReadQrels(Path.Combine(dir, "qrels", "test.tsv")), RetrievalData.ReadQrels(Path.Combine(dir, "qrels", "train.tsv")),
-            "SciFact, full set (precomputed embeddings)");
+            "SciFact, full set (precomputed embeddings)", Path.Combine(dir, "corpus.jsonl"));
     }
 
     private static async Task<Data> EmbedSubsetAsync()
@@ -298,7 +341,7 @@ public sealed class UpgradeScenario : Scenario<UpgradeSettings>
         });
         AnsiConsole.MarkupLine($"Embedded {queries.Count} queries and {corpus.Count} documents with both encoders in {sw.Elapsed.TotalSeconds:F0} s.");
         return new Data(qOld, qNew, cOld, cNew, RetrievalData.ReadQrels(ScenarioContext.Data("scifact/qrels/test.tsv")),
-            RetrievalData.ReadQrels(ScenarioContext.Data("scifact/qrels/train.tsv")), "SciFact subset (embedded here)");
+            RetrievalData.ReadQrels(ScenarioContext.Data("scifact/qrels/train.tsv")), "SciFact subset (embedded here)", ScenarioContext.Data("scifact/corpus.jsonl"));
     }
 }
 

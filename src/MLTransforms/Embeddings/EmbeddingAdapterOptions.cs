@@ -153,8 +153,15 @@ public sealed class EmbeddingAdapterOptions
     /// </summary>
     public bool TrainLinear { get; set; }
 
-    /// <summary>Adam learning rate of <see cref="EmbeddingAdapterKind.ResidualMlp"/>. Default 3e-5 (Adam moves each weight by about this much per step, and 384-d unit vectors have entries near 0.05).</summary>
-    public double LearningRate { get; set; } = 3e-5;
+    /// <summary>
+    /// Adam learning rate of <see cref="EmbeddingAdapterKind.ResidualMlp"/>. Null (default): 2.5e-3 / <see cref="HiddenSize"/>
+    /// (1e-5 at width 256). Adam moves every weight by about the learning rate per step, so an output entry, fed by
+    /// HiddenSize weights, moves by about HiddenSize times it; 384-d unit vectors have entries near 0.05.
+    /// </summary>
+    public double? LearningRate { get; set; }
+
+    /// <summary>The learning rate the fit uses: <see cref="LearningRate"/>, or its width-scaled default.</summary>
+    internal double ResolvedLearningRate => LearningRate ?? 2.5e-3 / HiddenSize;
 
     /// <summary>Decoupled (AdamW) weight decay of the hidden layer's weights W1 and W2. Default 1e-4.</summary>
     public double WeightDecay { get; set; } = 1e-4;
@@ -204,8 +211,8 @@ public sealed class EmbeddingAdapterOptions
         SchemaChecks.CheckOption(Enum.IsDefined(Loss), nameof(Loss), Loss, "a defined AdapterLoss");
         SchemaChecks.CheckOption(ContrastiveWeight >= 0 && double.IsFinite(ContrastiveWeight), nameof(ContrastiveWeight), ContrastiveWeight, "a finite value >= 0");
         SchemaChecks.CheckOption(Temperature > 0 && double.IsFinite(Temperature), nameof(Temperature), Temperature, "a finite value > 0");
-        SchemaChecks.CheckOption(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "a finite value > 0");
-        SchemaChecks.CheckOption(WeightDecay >= 0 && LearningRate * WeightDecay < 1, nameof(WeightDecay), WeightDecay, ">= 0 with LearningRate * WeightDecay < 1");
+        SchemaChecks.CheckOption(LearningRate is null || (LearningRate > 0 && double.IsFinite(LearningRate.Value)), nameof(LearningRate), LearningRate, "null or a finite value > 0");
+        SchemaChecks.CheckOption(WeightDecay >= 0 && ResolvedLearningRate * WeightDecay < 1, nameof(WeightDecay), WeightDecay, ">= 0 with LearningRate * WeightDecay < 1");
         SchemaChecks.CheckOption(BatchSize >= 2, nameof(BatchSize), BatchSize, ">= 2");
         SchemaChecks.CheckOption(MaxEpochs >= 1, nameof(MaxEpochs), MaxEpochs, ">= 1");
         SchemaChecks.CheckOption(Patience >= 1, nameof(Patience), Patience, ">= 1");

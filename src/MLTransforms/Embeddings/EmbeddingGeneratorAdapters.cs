@@ -63,13 +63,57 @@ public static class EmbeddingGeneratorAdapters
             throw new ArgumentException($"oldEmbeddings has {oldEmbeddings.Count} vectors but documents has {documents.Count} texts; expected one vector per text.", nameof(oldEmbeddings));
         if (documents.Count == 0) throw new ArgumentException("documents is empty; expected at least one text to fit an adapter.", nameof(documents));
         var news = await GenerateAllAsync(newModel, documents, batchSize, "new", cancellationToken).ConfigureAwait(false);
-        int dNew = news[0].Vector.Length, dOld = oldEmbeddings[0].Vector.Length;
-        var pairs = new Pair[documents.Count];
+        return Fit(ml, news, oldEmbeddings, options);
+    }
+
+    /// <summary>
+    /// Fits a query-side adapter (new model's queries → old index) from documents alone. Besides the pairs of
+    /// <paramref name="documents"/>, each document's lead sentence (<see cref="PseudoQueries.LeadSentence"/>) is embedded
+    /// as a query by both models, so the fit also covers the region where the new model puts queries (see
+    /// <see cref="PseudoQueries"/>). No real query or relevance judgement is needed.
+    /// </summary>
+    /// <param name="ml">The ML.NET context.</param>
+    /// <param name="oldModel">The generator the existing index was built with.</param>
+    /// <param name="newModel">The generator the application moves to.</param>
+    /// <param name="documents">Texts embedded by both (representative of the index).</param>
+    /// <param name="newQueryPrefix">What the new model puts before a query (e.g. arctic-embed's
+    /// "Represent this sentence for searching relevant passages: "); empty for a symmetric model.</param>
+    /// <param name="oldQueryPrefix">What the old model puts before a query. Default empty.</param>
+    /// <param name="options">Adapter kind and settings; default: the estimator's default.</param>
+    /// <param name="batchSize">Texts per generator call. Default 64.</param>
+    /// <param name="cancellationToken">Cancels between batches.</param>
+    /// <exception cref="ArgumentException"><paramref name="documents"/> is empty.</exception>
+    /// <exception cref="InvalidOperationException">A generator returned a different number of embeddings than texts, or vectors vary in size.</exception>
+    public static async Task<EmbeddingAdapterTransformer> FitQueryAdapterAsync(MLContext ml,
+        IEmbeddingGenerator<string, Embedding<float>> oldModel, IEmbeddingGenerator<string, Embedding<float>> newModel,
+        IReadOnlyList<string> documents, string newQueryPrefix, string oldQueryPrefix = "", EmbeddingAdapterOptions? options = null,
+        int batchSize = 64, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ml);
+        ArgumentNullException.ThrowIfNull(oldModel);
+        ArgumentNullException.ThrowIfNull(newModel);
+        ArgumentNullException.ThrowIfNull(documents);
+        ArgumentNullException.ThrowIfNull(newQueryPrefix);
+        ArgumentNullException.ThrowIfNull(oldQueryPrefix);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        if (documents.Count == 0) throw new ArgumentException("documents is empty; expected at least one text to fit an adapter.", nameof(documents));
+        var leads = documents.Select(d => PseudoQueries.LeadSentence(d)).Where(l => l.Length > 0).ToArray();
+        var olds = await GenerateAllAsync(oldModel, [.. documents, .. leads.Select(l => oldQueryPrefix + l)], batchSize, "old", cancellationToken).ConfigureAwait(false);
+        var news = await GenerateAllAsync(newModel, [.. documents, .. leads.Select(l => newQueryPrefix + l)], batchSize, "new", cancellationToken).ConfigureAwait(false);
+        return Fit(ml, news, olds, options);
+    }
+
+    /// <summary>Fits the estimator on the pairs (news[i], olds[i]), checking every vector's size against the first.</summary>
+    private static EmbeddingAdapterTransformer Fit(MLContext ml, IReadOnlyList<Embedding<float>> news, IReadOnlyList<Embedding<float>> olds,
+        EmbeddingAdapterOptions? options)
+    {
+        int dNew = news[0].Vector.Length, dOld = olds[0].Vector.Length;
+        var pairs = new Pair[news.Count];
         for (int i = 0; i < pairs.Length; i++)
         {
-            if (news[i].Vector.Length != dNew || oldEmbeddings[i].Vector.Length != dOld)
-                throw new InvalidOperationException($"Vector {i} has {news[i].Vector.Length} (new) and {oldEmbeddings[i].Vector.Length} (old) dimensions; expected {dNew} and {dOld} like the first.");
-            pairs[i] = new Pair { New = news[i].Vector.ToArray(), Old = oldEmbeddings[i].Vector.ToArray() };
+            if (news[i].Vector.Length != dNew || olds[i].Vector.Length != dOld)
+                throw new InvalidOperationException($"Vector {i} has {news[i].Vector.Length} (new) and {olds[i].Vector.Length} (old) dimensions; expected {dNew} and {dOld} like the first.");
+            pairs[i] = new Pair { New = news[i].Vector.ToArray(), Old = olds[i].Vector.ToArray() };
         }
         var schema = SchemaDefinition.Create(typeof(Pair));
         schema[nameof(Pair.New)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, dNew);

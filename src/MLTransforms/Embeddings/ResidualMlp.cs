@@ -217,6 +217,7 @@ internal sealed class ResidualMlp
         start!.Weights.CopyTo(p.AsSpan(net.AOffset));
         start.Bias.CopyTo(p.AsSpan(net.BOffset));
         double startCos = net.Evaluate(p, xv, yv, nv).Cosine;
+        log?.Invoke($"ResidualMlp: {nt} training and {nv} held-out pairs, width {options.HiddenSize}, learning rate {options.ResolvedLearningRate:G3}, start {start!.Kind}");
 
         // W1 ~ N(0, 1 / tr Σxx) so that z has unit spread, c1 = -mean(x) W1 so that z starts centred; W2 = 0 so that
         // training starts at the linear map.
@@ -246,7 +247,7 @@ internal sealed class ResidualMlp
         int bestEpoch = 0, wait = 0, epoch = 0;
         double bestCos = startCos;
         var trainOrder = Enumerable.Range(0, nt).ToArray();
-        float lr = (float)options.LearningRate, decay = (float)options.WeightDecay;
+        float lr = (float)options.ResolvedLearningRate, decay = (float)options.WeightDecay;
         for (epoch = 1; epoch <= options.MaxEpochs; epoch++)
         {
             rng.Shuffle(trainOrder.AsSpan());
@@ -266,7 +267,7 @@ internal sealed class ResidualMlp
                 double loss = net.LossAndGradient(p, xb, yb, bs, ws, grad);
                 if (!double.IsFinite(loss))
                     throw new InvalidOperationException(
-                        $"ResidualMlp training stopped: the loss became {loss} at epoch {epoch}, batch {bi + 1}. Lower EmbeddingAdapterOptions.LearningRate (now {options.LearningRate:G3}).");
+                        $"ResidualMlp training stopped: the loss became {loss} at epoch {epoch}, batch {bi + 1}. Lower EmbeddingAdapterOptions.LearningRate (now {options.ResolvedLearningRate:G3}).");
                 sum += loss;
                 if (!options.TrainLinear) grad.AsSpan(net.AOffset, dx * dy).Clear();
                 if (!options.TrainLinear) grad.AsSpan(net.BOffset, dy).Clear();
