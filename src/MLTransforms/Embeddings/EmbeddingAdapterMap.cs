@@ -129,10 +129,19 @@ public sealed class EmbeddingAdapterMap
         Gemm.MultiplyAddBias(input, _weights, _bias, output, rows, InputSize, OutputSize);
         if (_hidden is { } h)
         {
-            var z = new float[rows * h.Size];
-            Gemm.MultiplyAddBias(input, h.W1, h.C1, z, rows, InputSize, h.Size);
-            ResidualMlp.Activate(h.Activation, z, z);
-            Gemm.Multiply(false, false, rows, OutputSize, h.Size, 1, z, h.W2, 1, output);
+            // Pooled: a batch's hidden activations are rows x Size floats, too big for the stack and needed only here.
+            var rented = System.Buffers.ArrayPool<float>.Shared.Rent(rows * h.Size);
+            try
+            {
+                var z = rented.AsSpan(0, rows * h.Size);
+                Gemm.MultiplyAddBias(input, h.W1, h.C1, z, rows, InputSize, h.Size);
+                ResidualMlp.Activate(h.Activation, z, z);
+                Gemm.Multiply(false, false, rows, OutputSize, h.Size, 1, z, h.W2, 1, output);
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<float>.Shared.Return(rented);
+            }
         }
         if (NormalizeOutput)
             for (int r = 0; r < rows; r++)
