@@ -87,6 +87,7 @@ public sealed class QuantizeScenario : Scenario<QuantizeSettings>
         var qrelsPath = Path.Combine(dir, "..", "qrels", "test.tsv");
         var qrels = File.Exists(qrelsPath) ? RetrievalData.ReadQrels(qrelsPath) : null;
         var rows = new List<Row>();
+        var loaded = new Dictionary<string, (EmbeddingSet Corpus, EmbeddingSet Queries)>();
         foreach (var model in settings.Models.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var corpusPath = Path.Combine(dir, $"corpus.{model}.f32");
@@ -96,7 +97,15 @@ public sealed class QuantizeScenario : Scenario<QuantizeSettings>
             var corpus = RetrievalData.ReadEmbeddings(corpusPath);
             var queries = RetrievalData.ReadEmbeddings(queryPath);
             if (qrels is not null) queries = queries.Select(queries.Ids.Where(qrels.ContainsKey).ToArray());
+            loaded[model] = (corpus, queries);
             rows.AddRange(Evaluate(model, corpus, queries, qrels, bits, settings));
+        }
+        // The library's whole story: new-model (arctic) queries through an adapter against the old model's (MiniLM) quantized index.
+        if (loaded.TryGetValue("minilm", out var old) && loaded.TryGetValue("arctic", out var fresh) && old.Corpus.Ids.SequenceEqual(fresh.Corpus.Ids))
+        {
+            var adapter = new AdapterPairs(fresh.Corpus.Dimension, old.Corpus.Dimension).Also(fresh.Corpus, old.Corpus, Enumerable.Range(0, old.Corpus.Count)).Fit();
+            var mapped = adapter.Apply(fresh.Queries);
+            rows.AddRange(Evaluate("arctic queries -> adapter -> minilm index", old.Corpus, mapped, qrels, bits, settings));
         }
 
         var table = new Table().Title($"Quantized index on {Markup.Escape(dir)}: Recall@10 vs exact float top-10, nDCG@10; seed {settings.Seed}")

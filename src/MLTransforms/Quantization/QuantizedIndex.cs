@@ -12,11 +12,11 @@ public readonly record struct QuantizedHit(long Id, float Score);
 /// A flat, in-memory index of quantized embeddings (<see cref="EmbeddingQuantizer"/> codes) with top-k search by
 /// asymmetric inner products: a float query against the codes, with the scan kernels of each bit width (1 bit:
 /// bit-sliced query and popcount; 2 and 4 bits: FastScan in-register tables over blocks of 32 vectors; 8 bits:
-/// int8 dot products). Optionally keeps the float vectors to re-rank the best k·r candidates exactly.
+/// uint8 x int16 dot products). Optionally keeps the float vectors to re-rank the best k·r candidates exactly.
 /// </summary>
 /// <remarks>
 /// <para>Scores estimate &lt;x, q&gt; = f &lt;ĉ, R (q - μ)&gt; + g + &lt;μ, q&gt;, with the rotated query quantized per
-/// scan (4 bits at 1 bit, 8 bits per table at 2 and 4 bits, int8 at 8 bits), so for cosine search add
+/// scan (4 bits at 1 bit, 8 bits per table at 2 and 4 bits, int16 at 8 bits), so for cosine search add
 /// L2-normalised vectors and queries.</para>
 /// <para>Searches may run on any number of threads at once; <see cref="Add"/> and <see cref="AddCodes"/> take an
 /// exclusive lock, so they wait for running searches and searches wait for them.</para>
@@ -359,12 +359,13 @@ public sealed partial class QuantizedIndex
             }
             default:
             {
-                // Uniform levels (k - 127.5) step8: <ĉ, r> = step8 (Σ k_i r_i - 127.5 Σ r_i), r_i ≈ s rq_i.
+                // Uniform levels (k - 127.5) step8: <ĉ, r> = step8 (Σ k_i r_i - 127.5 Σ r_i), r_i ≈ s rq_i (int16).
                 float largest = MathF.Abs(TensorPrimitives.MaxMagnitude(r));
-                float s = largest > 0 ? largest / 127 : 1;
-                var rq = new sbyte[p];
+                int range = QuantizedScan.QueryRange(p);
+                float s = largest > 0 ? largest / range : 1;
+                var rq = new short[p];
                 long sumQ = 0;
-                for (int i = 0; i < p; i++) { rq[i] = (sbyte)Math.Clamp((int)MathF.Round(r[i] / s), -127, 127); sumQ += rq[i]; }
+                for (int i = 0; i < p; i++) { rq[i] = (short)Math.Clamp((int)MathF.Round(r[i] / s), -range, range); sumQ += rq[i]; }
                 double step8 = q.Levels[1] - q.Levels[0];
                 for (int start = 0; start < _count; start += chunk)
                 {

@@ -18,8 +18,8 @@ namespace MLTransforms.Quantization;
 /// (4 bits: one coordinate; 2 bits: two), 16 bytes per position; a per-position table of 16 uint8 partial scores
 /// sits in a register and one byte shuffle scores 16 vectors (Vector512: 4 positions, Vector256: 2 positions per
 /// instruction), accumulated in uint16 lanes (tables scaled so no lane can overflow).</para>
-/// <para>8 bits: uint8 codes times an int8 query, summed in int32 (AVX-VNNI's vpdpbusd, else AVX2 16-bit
-/// multiply-add, else scalar).</para>
+/// <para>8 bits: uint8 codes (widened) times an int16 query, summed in int32 (AVX-512BW or AVX2 16-bit
+/// multiply-add, else scalar); an int16 query keeps the query's rounding error far below the codes'.</para>
 /// </remarks>
 internal static class QuantizedScan
 {
@@ -195,40 +195,40 @@ internal static class QuantizedScan
 
     // ---- 8 bits ----
 
-    /// <summary>Σ_i code_i query_i for each of <paramref name="count"/> vectors of <paramref name="codeBytes"/> uint8 codes.</summary>
-    public static void ScanBytes(ReadOnlySpan<byte> codes, int codeBytes, int count, ReadOnlySpan<sbyte> query, Span<int> sums, Path path = Path.Simd)
+    /// <summary>Σ_i code_i query_i for each of <paramref name="count"/> vectors of <paramref name="codeBytes"/> uint8 codes
+    /// and an int16 query (|query_i| small enough that no int32 sum overflows: see <see cref="QueryRange"/>).</summary>
+    public static void ScanBytes(ReadOnlySpan<byte> codes, int codeBytes, int count, ReadOnlySpan<short> query, Span<int> sums, Path path = Path.Simd)
     {
         for (int v = 0; v < count; v++)
             sums[v] = Dot(codes.Slice(v * codeBytes, codeBytes), query, path);
     }
 
+    /// <summary>The largest |query_i| for which Σ 255 |query_i| over <paramref name="length"/> values fits in int32.</summary>
+    public static int QueryRange(int length) => (int)Math.Min(16383, int.MaxValue / (255L * length));
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Dot(ReadOnlySpan<byte> code, ReadOnlySpan<sbyte> query, Path path)
+    private static int Dot(ReadOnlySpan<byte> code, ReadOnlySpan<short> query, Path path)
     {
         int n = code.Length, i = 0, s = 0;
         ref byte c0 = ref MemoryMarshal.GetReference(code);
-        ref sbyte q0 = ref MemoryMarshal.GetReference(query);
-        if (path == Path.Simd && AvxVnni.IsSupported && n >= 32)
+        ref short q0 = ref MemoryMarshal.GetReference(query);
+        if (path == Path.Simd && Avx512BW.IsSupported && n >= 32)
         {
-            Vector256<int> acc0 = default, acc1 = default;
+            Vector512<int> acc0 = default, acc1 = default;
             for (; i + 64 <= n; i += 64)
             {
-                acc0 = AvxVnni.MultiplyWideningAndAdd(acc0, Vector256.LoadUnsafe(ref c0, (nuint)i), Vector256.LoadUnsafe(ref q0, (nuint)i));
-                acc1 = AvxVnni.MultiplyWideningAndAdd(acc1, Vector256.LoadUnsafe(ref c0, (nuint)(i + 32)), Vector256.LoadUnsafe(ref q0, (nuint)(i + 32)));
+                acc0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref c0, (nuint)i)), Vector512.LoadUnsafe(ref q0, (nuint)i));
+                acc1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref c0, (nuint)(i + 32))), Vector512.LoadUnsafe(ref q0, (nuint)(i + 32)));
             }
             for (; i + 32 <= n; i += 32)
-                acc0 = AvxVnni.MultiplyWideningAndAdd(acc0, Vector256.LoadUnsafe(ref c0, (nuint)i), Vector256.LoadUnsafe(ref q0, (nuint)i));
-            s = Vector256.Sum(acc0 + acc1);
+                acc0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref c0, (nuint)i)), Vector512.LoadUnsafe(ref q0, (nuint)i));
+            s = Vector512.Sum(acc0 + acc1);
         }
         else if (path == Path.Simd && Avx2.IsSupported && n >= 16)
         {
             Vector256<int> acc = default;
             for (; i + 16 <= n; i += 16)
-            {
-                var c = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref c0, (nuint)i));
-                var q = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref q0, (nuint)i));
-                acc += Avx2.MultiplyAddAdjacent(c, q);
-            }
+                acc += Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref c0, (nuint)i)), Vector256.LoadUnsafe(ref q0, (nuint)i));
             s = Vector256.Sum(acc);
         }
         for (; i < n; i++) s += code[i] * query[i];
