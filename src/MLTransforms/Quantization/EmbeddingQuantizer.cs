@@ -227,15 +227,26 @@ public sealed class EmbeddingQuantizer
         int perByte = 8 / Bits;
         double dot = 0;
         code.Clear();
+        // Uniform codebooks (8 bits): a guess from the step, corrected by comparisons, so the result is still exactly
+        // the number of thresholds below v; others: a branch-free count (1 to 15 thresholds).
+        bool uniform = Bits == 8;
+        double inverseStep = uniform ? 1 / ((_levels[1] - _levels[0]) * s) : 0;
+        int half = levels / 2;
         for (int i = 0; i < p; i++)
         {
             double v = z[i];
-            // Number of thresholds strictly below v (binary search over ascending thresholds).
-            int lo = 0, hi = t.Length;
-            while (lo < hi)
+            int lo;
+            if (uniform)
             {
-                int mid = (lo + hi) >> 1;
-                if (t[mid] < v) lo = mid + 1; else hi = mid;
+                double guess = v * inverseStep + half;
+                lo = double.IsFinite(guess) ? (int)Math.Clamp(guess, 0, levels - 1) : half;
+                while (lo > 0 && t[lo - 1] >= v) lo--;
+                while (lo < t.Length && t[lo] < v) lo++;
+            }
+            else
+            {
+                lo = 0;
+                for (int j = 0; j < t.Length; j++) lo += t[j] < v ? 1 : 0;
             }
             code[i / perByte] |= (byte)(lo << (Bits * (i % perByte)));
             dot += _levels[lo] * v;
