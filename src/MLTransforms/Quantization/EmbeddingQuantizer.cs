@@ -45,6 +45,7 @@ public sealed class EmbeddingQuantizer
     internal EmbeddingQuantizer(int dimension, int bits, int blocks, int seed, float[] mean, bool centered, int gridExponent)
     {
         SchemaChecks.CheckOption(QuantizationCodebook.IsSupported(bits), "Bits", bits, "one of 1, 2, 4, 8");
+        SchemaChecks.CheckOption(dimension is >= 8 and <= 1 << 16, nameof(dimension), dimension, "in 8..65536 (codes of fewer than 8 values do not fill a byte)");
         SchemaChecks.CheckOption(mean.Length == dimension, "mean", mean.Length, $"{dimension} values");
         Rotation = new StructuredRotation(dimension, blocks, seed);
         Dimension = dimension;
@@ -83,7 +84,7 @@ public sealed class EmbeddingQuantizer
     {
         options ??= new EmbeddingQuantizerOptions();
         options.Validate();
-        SchemaChecks.CheckOption(dimension is > 0 and <= 1 << 16, nameof(dimension), dimension, "in 1..65536");
+        SchemaChecks.CheckOption(dimension is >= 8 and <= 1 << 16, nameof(dimension), dimension, "in 8..65536 (codes of fewer than 8 values do not fill a byte)");
         SchemaChecks.CheckOption(rows >= 1, nameof(rows), rows, ">= 1 (cannot fit on empty data)");
         if (sample.Length != (long)rows * dimension)
             throw new ArgumentException($"Sample holds {sample.Length} values; expected {rows} rows x {dimension}.", nameof(sample));
@@ -354,8 +355,8 @@ public sealed class EmbeddingQuantizer
         Rotation.ApplyInPlace(rotated);
     }
 
-    /// <summary>The estimate f &lt;ĉ, r&gt; + g of &lt;x - μ, q&gt;... plus &lt;μ, q&gt; omitted: the estimate of
-    /// &lt;x, q&gt; - &lt;μ, q&gt;, from a prepared query <paramref name="rotated"/> (<see cref="PrepareQuery"/>) in full precision.</summary>
+    /// <summary>f &lt;ĉ, r&gt; + g, the estimate of &lt;x, q&gt; - &lt;μ, q&gt; in full precision, from a query prepared by
+    /// <see cref="PrepareQuery"/> (r = R [q - μ; 0]).</summary>
     /// <param name="rotated">The prepared query, <see cref="PaddedDimension"/> values.</param>
     /// <param name="code"><see cref="CodeBytes"/> bytes.</param>
     /// <param name="factor">The vector's f.</param>

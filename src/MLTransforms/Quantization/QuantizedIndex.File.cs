@@ -113,8 +113,8 @@ public sealed partial class QuantizedIndex
         long count = BinaryPrimitives.ReadInt64LittleEndian(fixedPart.AsSpan(38));
         int levels = BinaryPrimitives.ReadInt32LittleEndian(fixedPart.AsSpan(46));
         // Check the sizes before reading the variable part, so a corrupt header cannot ask for a huge buffer.
-        if (levels is < 2 or > 256 || dimension is < 1 or > 1 << 16)
-            throw new InvalidDataException($"Quantized index header is corrupt: {levels} codebook levels (expected 2..256), dimension {dimension} (expected 1..65536).");
+        if (levels is < 2 or > 256 || dimension is < 8 or > 1 << 16)
+            throw new InvalidDataException($"Quantized index header is corrupt: {levels} codebook levels (expected 2..256), dimension {dimension} (expected 8..65536).");
         var variable = new byte[8 * (levels - 1) + 8 * levels + 4 * dimension + 4];
         ReadExactly(stream, variable, "header");
         var crc = new Crc32();

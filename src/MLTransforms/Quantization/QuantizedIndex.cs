@@ -205,7 +205,8 @@ public sealed partial class QuantizedIndex
     /// <param name="k">Results wanted (fewer when fewer vectors pass the filter).</param>
     /// <param name="rerank">r &gt; 1: take the best k·r by the codes, then re-rank them by the exact inner product with
     /// the kept float vectors (needs <see cref="KeepsVectors"/>); 1: no re-ranking.</param>
-    /// <param name="filter">Only ids for which it returns true are returned; null: all.</param>
+    /// <param name="filter">Only ids for which it returns true are returned; null: all. It runs under the index's read
+    /// lock: it must not add to this index.</param>
     /// <exception cref="ArgumentException">The query has the wrong length.</exception>
     /// <exception cref="ArgumentOutOfRangeException">k &lt; 1, rerank &lt; 1, or rerank &gt; 1 without kept vectors.</exception>
     /// <exception cref="InvalidOperationException">The query holds NaN or infinity.</exception>

@@ -165,6 +165,8 @@ public class EmbeddingQuantizerTests
         Assert.Contains("code slot 1", notByte.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => EmbeddingQuantizer.Fit(data, 0, 16, new EmbeddingQuantizerOptions { Seed = 1 }));
         Assert.Throws<ArgumentException>(() => EmbeddingQuantizer.Fit(data, 21, 16, new EmbeddingQuantizerOptions { Seed = 1 }));
+        var tiny = Assert.Throws<ArgumentOutOfRangeException>(() => EmbeddingQuantizer.Fit(new float[4], 1, 4, new EmbeddingQuantizerOptions { Bits = 1, Seed = 1 }));
+        Assert.Contains("dimension", tiny.Message);
     }
 
     [Fact]
