@@ -89,10 +89,10 @@ public sealed class EmbeddingQuantizer
         if (sample.Length != (long)rows * dimension)
             throw new ArgumentException($"Sample holds {sample.Length} values; expected {rows} rows x {dimension}.", nameof(sample));
         int seed = options.Seed ?? (env ?? new Microsoft.ML.MLContext()).Register(nameof(EmbeddingQuantizer)).Rand.Next();
-        return Fit(sample, rows, dimension, options, seed);
+        return FitSeeded(sample, rows, dimension, options, seed);
     }
 
-    internal static EmbeddingQuantizer Fit(ReadOnlySpan<float> sample, int rows, int dimension, EmbeddingQuantizerOptions options, int seed)
+    internal static EmbeddingQuantizer FitSeeded(ReadOnlySpan<float> sample, int rows, int dimension, EmbeddingQuantizerOptions options, int seed)
     {
         SchemaChecks.CheckFiniteRows(sample, dimension, "sample");
         var mean = new float[dimension];

@@ -38,7 +38,7 @@ public sealed class EmbeddingQuantizerEstimator : VectorEstimator<EmbeddingQuant
         _options.Validate();
         CheckInput(input);
         var (values, rows, size) = ReadInput(input, _options.MaxSampleRows);
-        var quantizer = EmbeddingQuantizer.Fit(values, rows, size, _options, Seed);
+        var quantizer = EmbeddingQuantizer.FitSeeded(values, rows, size, _options, Seed);
         using (var ch = Host.Start("Fit"))
             ch.Info($"Embedding quantizer: {size} values (padded to {quantizer.PaddedDimension}), {quantizer.Bits} bits, {(quantizer.Centered ? "centred" : "not centred")}, {quantizer.Rotation.Blocks} blocks, seed {Seed}, grid 2^-{quantizer.GridExponent}, {quantizer.BytesPerVector} bytes per vector, from {rows} rows");
         return new EmbeddingQuantizerTransformer(OutputColumnName, InputColumnName, quantizer);
