@@ -72,6 +72,11 @@ public sealed class CommandLineTests
     [InlineData("olinear --dropout 1.5", "--dropout")]
     [InlineData("olinear --max-windows 10 --all-windows", "--all-windows")]
     [InlineData("onnx --out", "--out")]
+    [InlineData("quantize --bits 1,3", "1,3")]
+    [InlineData("quantize --bits x", "--bits")]
+    [InlineData("quantize --rerank 0", "--rerank")]
+    [InlineData("quantize --embeddings /nonexistent/mlt_quant_dir", "mlt_quant_dir")]
+    [InlineData("quantize --models ,", "--models")]
     [InlineData("onnx extra", "extra")]
     public void Bad_command_line_is_one_line_and_exit_code_2(string line, string offending)
     {

@@ -93,7 +93,7 @@ public class PublicSurfaceTests
             }
         }
         // The check sees every estimator's options (the catalog methods' and constructors' options parameters).
-        Assert.Equal(["EmbeddingAdapterOptions", "OLinearOptions", "OrthoResidualOptions", "OrthoRidgeOptions", "OrthoTransOptions",
+        Assert.Equal(["EmbeddingAdapterOptions", "EmbeddingQuantizerOptions", "OLinearOptions", "OrthoResidualOptions", "OrthoRidgeOptions", "OrthoTransOptions",
             "OrthogonalRandomFeaturesOptions", "TextEmbeddingOptions"], EstimatorOptions.Select(t => t.Name).Order(StringComparer.Ordinal));
         Assert.Subset(options.ToHashSet(), EstimatorOptions);
     }
@@ -127,7 +127,7 @@ public class PublicSurfaceTests
     {
         // Public types live in MLTransforms (catalogs) or MLTransforms.<Folder>[.<Sub>] of their assembly.
         string[] allowed = ["MLTransforms", "MLTransforms.Core.Numerics", "MLTransforms.Core.Pipeline", "MLTransforms.Core.Onnx", "MLTransforms.Rotations",
-            "MLTransforms.TimeSeries", "MLTransforms.TimeSeries.OLinear", "MLTransforms.Embeddings", "MLTransforms.Onnx", "MLTransforms.Evaluation"];
+            "MLTransforms.TimeSeries", "MLTransforms.TimeSeries.OLinear", "MLTransforms.Embeddings", "MLTransforms.Quantization", "MLTransforms.Onnx", "MLTransforms.Evaluation"];
         var stray = PublicTypes.Where(t => !allowed.Contains(t.Namespace)).Select(t => t.FullName).ToArray();
         Assert.True(stray.Length == 0, "Types outside the layout's namespaces: " + string.Join(", ", stray));
     }

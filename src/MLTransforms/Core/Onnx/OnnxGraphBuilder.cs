@@ -46,6 +46,10 @@ public sealed class OnnxGraphBuilder
     public string AddInitializer(string hint, ReadOnlySpan<long> values, params long[] dims)
         => AddRaw(hint, values, TensorProto.Types.DataType.Int64, dims);
 
+    /// <summary>Adds a double initializer and returns its name (internal: for graphs that need exact integer arithmetic).</summary>
+    internal string AddDoubleInitializer(string hint, ReadOnlySpan<double> values, params long[] dims)
+        => AddRaw(hint, values, TensorProto.Types.DataType.Double, dims);
+
     // Raw little-endian bytes: compact, and what ONNX Runtime reads fastest.
     private string AddRaw<T>(string hint, ReadOnlySpan<T> values, TensorProto.Types.DataType type, long[] dims) where T : unmanaged
     {

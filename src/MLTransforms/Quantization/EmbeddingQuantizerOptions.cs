@@ -1,0 +1,38 @@
+using MLTransforms.Core.Pipeline;
+
+namespace MLTransforms.Quantization;
+
+/// <summary>Settings of <see cref="EmbeddingQuantizerEstimator"/> and <see cref="EmbeddingQuantizer.Fit"/>.</summary>
+public sealed class EmbeddingQuantizerOptions
+{
+    /// <summary>Bits per rotated coordinate: 1 (RaBitQ sign codes), 2 or 4 (Gaussian Lloyd–Max) or 8 (uniform).
+    /// Default 4. 3, 5, 6 and 7 are not supported (their codes would straddle bytes).</summary>
+    public int Bits { get; set; } = 4;
+
+    /// <summary>Subtract the sample mean before rotating (default true). Sentence embeddings share a large common
+    /// direction (norm 0.4-0.8 of unit vectors); removing it is what lets one global codebook fit every vector.</summary>
+    public bool Center { get; set; } = true;
+
+    /// <summary>Number of H D blocks of the structured rotation, 1..3 (default 2).</summary>
+    public int Blocks { get; set; } = 2;
+
+    /// <summary>Seed of the rotation's sign diagonals; null draws one from the <c>MLContext</c> (or, outside a
+    /// pipeline, from fresh randomness). An explicit seed always wins.</summary>
+    public int? Seed { get; set; }
+
+    /// <summary>Most rows read to fit the mean and the input range (default 100,000).</summary>
+    public long MaxSampleRows { get; set; } = 100_000;
+
+    /// <summary>A copy of these settings.</summary>
+    public EmbeddingQuantizerOptions Clone() => (EmbeddingQuantizerOptions)MemberwiseClone();
+
+    /// <summary>Checks every setting; the message names the option, the expected and the actual value.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
+    public void Validate()
+    {
+        SchemaChecks.CheckOption(QuantizationCodebook.IsSupported(Bits), nameof(Bits), Bits, "one of 1, 2, 4, 8");
+        SchemaChecks.CheckOption(Blocks is >= Rotations.StructuredRotation.MinBlocks and <= Rotations.StructuredRotation.MaxBlocks, nameof(Blocks), Blocks,
+            $"in {Rotations.StructuredRotation.MinBlocks}..{Rotations.StructuredRotation.MaxBlocks}");
+        SchemaChecks.CheckOption(MaxSampleRows >= 1, nameof(MaxSampleRows), MaxSampleRows, ">= 1");
+    }
+}

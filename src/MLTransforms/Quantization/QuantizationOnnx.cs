@@ -1,0 +1,118 @@
+using MLTransforms.Core.Onnx;
+
+namespace MLTransforms.Quantization;
+
+/// <summary>
+/// The ONNX graphs of <see cref="EmbeddingQuantizerTransformer"/> and <see cref="EmbeddingDecoderTransformer"/>, with
+/// standard operators only. The encoder repeats <see cref="EmbeddingQuantizer"/>'s exact arithmetic step for step:
+/// one float subtraction and power-of-two scaling, Round (half to even, as MathF.Round), then the unnormalised
+/// rotation as double MatMuls of ±1 Kronecker factors (H_p = H_a ⊗ H_b) on integer values, where every partial sum is
+/// an exact integer; then the thresholds t_j sqrt(p N) (one Sqrt, one Mul) and Greater. So the code bytes are equal,
+/// not close; the two scalars agree to float rounding.
+/// </summary>
+internal static class QuantizationOnnx
+{
+    private const long Float = 1, Int64 = 7, Double = 11;
+
+    public static string EmitEncoder(OnnxGraphBuilder g, string input, EmbeddingQuantizer q)
+    {
+        int d = q.Dimension, p = q.PaddedDimension, levels = 1 << q.Bits, perByte = 8 / q.Bits;
+        var axis1 = g.AddInitializer("axis1", [1L], 1);
+        string centered = q.Centered ? g.AddNode("Sub", [input, g.AddInitializer("quant_mean", q.Mean, d)]) : input;
+        var grid = g.AddNode("Round", [g.AddNode("Mul", [centered, g.AddInitializer("quant_grid", [q.Grid], 1)])]);
+        var ints = g.AddNode("Cast", [grid], ("to", Double));
+        var norm2 = g.AddNode("ReduceSum", [g.AddNode("Mul", [ints, ints]), axis1], ("keepdims", 1L));          // [N, 1]
+        var z = Rotate(g, ints, q);                                                                               // [N, p]
+        var s = g.AddNode("Sqrt", [g.AddNode("Mul", [norm2, g.AddDoubleInitializer("quant_p", [(double)p], 1)])]); // [N, 1]
+        var t = g.AddNode("Mul", [g.AddNode("Unsqueeze", [s, g.AddInitializer("axis2", [2L], 1)]),
+            g.AddDoubleInitializer("quant_thresholds", q.Thresholds, levels - 1)]);                                  // [N, 1, L-1]
+        var above = g.AddNode("Greater", [g.AddNode("Unsqueeze", [z, g.AddInitializer("axis2b", [2L], 1)]), t]);   // [N, p, L-1]
+        var codes = g.AddNode("ReduceSum", [g.AddNode("Cast", [above], ("to", Float)), g.AddInitializer("axis2c", [2L], 1)], ("keepdims", 0L)); // [N, p]
+        // Pack: byte k = sum_j code[k * perByte + j] 2^(bits j): small integers, exact in float.
+        var weights = new float[perByte];
+        for (int j = 0; j < perByte; j++) weights[j] = 1 << (q.Bits * j);
+        var packed = codes;
+        if (perByte > 1)
+        {
+            var grouped = g.AddNode("Reshape", [codes, g.AddInitializer("quant_groups", [-1L, q.CodeBytes, perByte], 3)]);
+            packed = g.AddNode("Reshape", [g.AddNode("MatMul", [grouped, g.AddInitializer("quant_pack", weights, perByte, 1)]),
+                g.AddInitializer("quant_bytes", [-1L, q.CodeBytes], 2)]);
+        }
+        // f = N p / (2^e <ĉ, z>), 0 when N = 0; g = <x - μ, μ>.
+        var levelVector = g.AddNode("Gather", [g.AddDoubleInitializer("quant_levels", q.Levels, levels), g.AddNode("Cast", [codes], ("to", Int64))]);
+        var dot = g.AddNode("ReduceSum", [g.AddNode("Mul", [levelVector, z]), axis1], ("keepdims", 1L));
+        var numerator = g.AddNode("Mul", [norm2, g.AddDoubleInitializer("quant_p2", [p / Math.ScaleB(1.0, q.GridExponent)], 1)]);
+        var zero = g.AddDoubleInitializer("quant_zero", [0.0], 1);
+        var degenerate = g.AddNode("Or", [g.AddNode("Equal", [norm2, zero]), g.AddNode("Equal", [dot, zero])]);
+        var factor = g.AddNode("Cast", [g.AddNode("Where", [degenerate, zero, g.AddNode("Div", [numerator, dot])])], ("to", Float));
+        string offset = q.Centered
+            ? g.AddNode("ReduceSum", [g.AddNode("Mul", [centered, g.AddInitializer("quant_mean2", q.Mean, d)]), axis1], ("keepdims", 1L))
+            : g.AddNode("Mul", [g.AddNode("ReduceSum", [input, axis1], ("keepdims", 1L)), g.AddInitializer("quant_zero_f", [0f], 1)]);
+        return g.AddNode("Concat", [packed, factor, offset], ("axis", 1L));
+    }
+
+    /// <summary>[N, d] double -> [N, p] double: zero-pad, then per block Mul by the signs and the ±1 Kronecker factors.</summary>
+    private static string Rotate(OnnxGraphBuilder g, string x, EmbeddingQuantizer q)
+    {
+        int d = q.Dimension, p = q.PaddedDimension;
+        int log2 = System.Numerics.BitOperations.Log2((uint)p);
+        int a = 1 << (log2 / 2), b = p / a;
+        if (p != d)
+            x = g.AddNode("Pad", [x, g.AddInitializer("quant_pads", [0L, 0L, 0L, p - d], 4)], ("mode", "constant"));
+        x = g.AddNode("Reshape", [x, g.AddInitializer("quant_shape3", [-1L, a, b], 3)]);
+        var hb = g.AddDoubleInitializer($"quant_h{b}", Hadamard(b), b, b);
+        var ha = a == b ? hb : g.AddDoubleInitializer($"quant_h{a}", Hadamard(a), a, a);
+        for (int block = 0; block < q.ExactSigns.Length; block++)
+        {
+            x = g.AddNode("Mul", [x, g.AddDoubleInitializer($"quant_signs{block}", q.ExactSigns[block], a, b)]);
+            x = g.AddNode("MatMul", [ha, g.AddNode("MatMul", [x, hb])]);
+        }
+        return g.AddNode("Reshape", [x, g.AddInitializer("quant_shape2", [-1L, p], 2)]);
+    }
+
+    public static string EmitDecoder(OnnxGraphBuilder g, string input, EmbeddingQuantizer q)
+    {
+        int d = q.Dimension, p = q.PaddedDimension, levels = 1 << q.Bits, perByte = 8 / q.Bits, bytes = q.CodeBytes;
+        var axis1 = g.AddInitializer("axis1", [1L], 1);
+        var codeBytes = g.AddNode("Slice", [input, g.AddInitializer("dq_start", [0L], 1), g.AddInitializer("dq_end", [(long)bytes], 1), axis1]);
+        var factor = g.AddNode("Slice", [input, g.AddInitializer("dq_fstart", [(long)bytes], 1), g.AddInitializer("dq_fend", [(long)bytes + 1], 1), axis1]);
+        string codes = codeBytes;
+        if (perByte > 1)
+        {
+            var powers = new float[perByte];
+            for (int j = 0; j < perByte; j++) powers[j] = 1 << (q.Bits * j);
+            var spread = g.AddNode("Unsqueeze", [codeBytes, g.AddInitializer("axis2", [2L], 1)]);               // [N, B, 1]
+            var shifted = g.AddNode("Floor", [g.AddNode("Div", [spread, g.AddInitializer("dq_pow", powers, perByte)])]);
+            var masked = g.AddNode("Mod", [shifted, g.AddInitializer("dq_mod", [(float)levels], 1)], ("fmod", 1L));
+            codes = g.AddNode("Reshape", [masked, g.AddInitializer("dq_shape", [-1L, p], 2)]);
+        }
+        var y = g.AddNode("Mul", [g.AddNode("Gather", [g.AddInitializer("dq_levels", q.LevelsSingle, levels), g.AddNode("Cast", [codes], ("to", Int64))]), factor]);
+        // x = R^T y = D_1 H D_2 H ... y with normalised factors.
+        int log2 = System.Numerics.BitOperations.Log2((uint)p);
+        int a = 1 << (log2 / 2), b = p / a;
+        var x = g.AddNode("Reshape", [y, g.AddInitializer("dq_shape3", [-1L, a, b], 3)]);
+        var hb = g.AddInitializer($"dq_h{b}", Scaled(Hadamard(b), 1 / Math.Sqrt(b)), b, b);
+        var ha = g.AddInitializer($"dq_h{a}", Scaled(Hadamard(a), 1 / Math.Sqrt(a)), a, a);
+        for (int block = q.Rotation.Blocks - 1; block >= 0; block--)
+        {
+            x = g.AddNode("MatMul", [ha, g.AddNode("MatMul", [x, hb])]);
+            x = g.AddNode("Mul", [x, g.AddInitializer($"dq_signs{block}", q.Rotation.Signs(block), a, b)]);
+        }
+        x = g.AddNode("Reshape", [x, g.AddInitializer("dq_shape2", [-1L, p], 2)]);
+        if (p != d)
+            x = g.AddNode("Slice", [x, g.AddInitializer("dq_xstart", [0L], 1), g.AddInitializer("dq_xend", [(long)d], 1), axis1]);
+        return q.Centered ? g.AddNode("Add", [x, g.AddInitializer("dq_mean", q.Mean, d)]) : x;
+    }
+
+    /// <summary>The n x n Sylvester Hadamard matrix with ±1 entries, row-major.</summary>
+    private static double[] Hadamard(int n)
+    {
+        var h = new double[n * n];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++)
+                h[i * n + j] = (System.Numerics.BitOperations.PopCount((uint)(i & j)) & 1) == 0 ? 1 : -1;
+        return h;
+    }
+
+    private static float[] Scaled(double[] h, double scale) => h.Select(v => (float)(v * scale)).ToArray();
+}
