@@ -300,7 +300,7 @@ public sealed partial class QuantizedIndex
                 for (int start = 0; start < _count; start += chunk)
                 {
                     int n = Math.Min(chunk, _count - start);
-                    QuantizedScan.ScanBits(_codes.AsSpan(start * cb, n * cb), cb, n, planes, a, b);
+                    QuantizedScan.ScanBits(_codes.AsSpan(start * cb, n * cb), cb, n, planes, a, b, path);
                     for (int i = 0; i < n; i++)
                     {
                         double e = 2 * (lo * (double)a[i] + step * (double)b[i]) - sumR;
