@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using MLTransforms.Core.Numerics;
 using MLTransforms.Core.Pipeline;
 
 namespace MLTransforms.Embeddings;
@@ -74,69 +75,6 @@ public static class ExactSearch
             var row = rows.Slice(r * dim, dim);
             float n = TensorPrimitives.Norm(row);
             if (n > 0) TensorPrimitives.Divide(row, n, row);
-        }
-    }
-
-    /// <summary>A fixed-size min-heap of (score, index): the root is the worst of the best k seen.</summary>
-    private sealed class TopKHeap(int k)
-    {
-        private readonly float[] _s = new float[k];
-        private readonly int[] _i = new int[k];
-        private int _n;
-
-        // Worse = lower score, or equal score and higher index (so ties keep the lower index).
-        private bool Worse(int a, int b) => _s[a] < _s[b] || (_s[a] == _s[b] && _i[a] > _i[b]);
-
-        public void Offer(float score, int index)
-        {
-            if (_n < _s.Length)
-            {
-                _s[_n] = score; _i[_n] = index;
-                int c = _n++;
-                while (c > 0)
-                {
-                    int p = (c - 1) / 2;
-                    if (!Worse(c, p)) break;
-                    Swap(c, p);
-                    c = p;
-                }
-                return;
-            }
-            if (score < _s[0] || (score == _s[0] && index > _i[0])) return;
-            _s[0] = score; _i[0] = index;
-            SiftDown(0, _n);
-        }
-
-        public void Drain(Span<int> indices, Span<float> scores)
-        {
-            int n = _n;
-            while (n > 0)
-            {
-                indices[n - 1] = _i[0];
-                scores[n - 1] = _s[0];
-                n--;
-                Swap(0, n);
-                SiftDown(0, n);
-            }
-        }
-
-        private void SiftDown(int p, int n)
-        {
-            while (true)
-            {
-                int l = 2 * p + 1, r = l + 1, m = p;
-                if (l < n && Worse(l, m)) m = l;
-                if (r < n && Worse(r, m)) m = r;
-                if (m == p) return;
-                Swap(p, m);
-                p = m;
-            }
-        }
-
-        private void Swap(int a, int b)
-        {
-            (_s[a], _s[b]) = (_s[b], _s[a]);
-            (_i[a], _i[b]) = (_i[b], _i[a]);
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using MLTransforms.Core.Numerics;
 using MLTransforms.Core.Pipeline;
 
 namespace MLTransforms.Quantization;
@@ -229,9 +230,11 @@ public sealed partial class QuantizedIndex
         try
         {
             int wanted = (int)Math.Min((long)k * rerank, int.MaxValue);
-            var heap = new TopHeap(Math.Min(wanted, Math.Max(_count, 1)));
+            var heap = new TopKHeap(Math.Min(wanted, Math.Max(_count, 1)));
             Scan(rotated, constant, heap, filter, path);
-            var (positions, scores) = heap.Drain();
+            var positions = new int[heap.Count];
+            var scores = new float[heap.Count];
+            heap.Drain(positions, scores);
             if (rerank > 1)
             {
                 int d = q.Dimension;
@@ -261,7 +264,7 @@ public sealed partial class QuantizedIndex
         finally { _lock.ExitReadLock(); }
     }
 
-    private void Scan(float[] rotated, float constant, TopHeap heap, Func<long, bool>? filter, QuantizedScan.Path path)
+    private void Scan(float[] rotated, float constant, TopKHeap heap, Func<long, bool>? filter, QuantizedScan.Path path)
         => ScanScores(rotated, constant, path, (start, scores) =>
         {
             for (int i = 0; i < scores.Length; i++)
@@ -381,50 +384,6 @@ public sealed partial class QuantizedIndex
                 }
                 break;
             }
-        }
-    }
-
-    /// <summary>A size-k min-heap of (score, position): the root is the worst of the best seen; ties prefer the lower position.</summary>
-    private sealed class TopHeap(int k)
-    {
-        private readonly float[] _scores = new float[k];
-        private readonly int[] _positions = new int[k];
-        private int _size;
-
-        private bool Worse(int i, int j) => _scores[i] < _scores[j] || (_scores[i] == _scores[j] && _positions[i] > _positions[j]);
-
-        public void Offer(float score, int position)
-        {
-            if (_size < k)
-            {
-                int i = _size++;
-                _scores[i] = score; _positions[i] = position;
-                while (i > 0 && Worse(i, (i - 1) / 2)) { Swap(i, (i - 1) / 2); i = (i - 1) / 2; }
-                return;
-            }
-            if (score < _scores[0] || (score == _scores[0] && position > _positions[0])) return;
-            _scores[0] = score; _positions[0] = position;
-            int c = 0;
-            while (true)
-            {
-                int l = 2 * c + 1, rr = l + 1, m = c;
-                if (l < _size && Worse(l, m)) m = l;
-                if (rr < _size && Worse(rr, m)) m = rr;
-                if (m == c) break;
-                Swap(c, m); c = m;
-            }
-        }
-
-        private void Swap(int i, int j)
-        {
-            (_scores[i], _scores[j]) = (_scores[j], _scores[i]);
-            (_positions[i], _positions[j]) = (_positions[j], _positions[i]);
-        }
-
-        public (int[] Positions, float[] Scores) Drain()
-        {
-            var order = Enumerable.Range(0, _size).OrderByDescending(i => _scores[i]).ThenBy(i => _positions[i]).ToArray();
-            return (order.Select(i => _positions[i]).ToArray(), order.Select(i => _scores[i]).ToArray());
         }
     }
 }
