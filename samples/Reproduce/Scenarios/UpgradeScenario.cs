@@ -18,7 +18,7 @@ public sealed class UpgradeSettings : ScenarioSettings
     /// <summary>Instead of the default report: every adapter kind fitted on documents only (no queries), on a seeded
     /// sample of --fit-docs documents and on the whole corpus, query-side and index-side.</summary>
     [CommandOption("--grid")]
-    [Description("Every adapter kind x {--fit-docs sample, whole corpus} x {query-side, query-side + pseudo-queries, index-side}, fitted on documents only; the residual MLP's width picked by 3-fold validation within the fit pairs")]
+    [Description("Every adapter kind x {--fit-docs sample, whole corpus} x {query-side, query-side + pseudo-queries, index-side}, fitted on documents only; the residual MLP's width and InfoNCE weight picked by 3-fold validation within the fit pairs")]
     public bool Grid { get; init; }
 
     /// <summary>Documents in the sampled fit set of --grid.</summary>
@@ -158,6 +158,9 @@ public sealed class UpgradeScenario : Scenario<UpgradeSettings>
     /// <summary>The residual MLP widths the grid's 3-fold validation chooses among (other options at their defaults).</summary>
     private static readonly int[] MlpWidths = [256, 512, 1024];
 
+    /// <summary>The InfoNCE weight tried at the chosen width, against none.</summary>
+    private const double MlpContrastiveWeight = 0.1;
+
     private IReadOnlyList<ResultRow> Grid(UpgradeSettings settings, EmbeddingSet qOld, EmbeddingSet qNew, EmbeddingSet cOld, EmbeddingSet cNew,
         EmbeddingSet pOld, EmbeddingSet pNew, Dictionary<string, Dictionary<string, int>> test, string roles)
     {
@@ -185,9 +188,13 @@ public sealed class UpgradeScenario : Scenario<UpgradeSettings>
                     var o = new EmbeddingAdapterOptions { Kind = kind, Seed = settings.Seed };
                     if (kind == EmbeddingAdapterKind.ResidualMlp)
                     {
-                        var (best, scores) = ChooseMlpWidth(sets, ids, settings.Seed);
+                        // Width first, then the loss weight at that width, both by 3-fold held-out cosine.
+                        var scores = MlpWidths.Select(w => ValidateMlp(sets, ids, w, 0, settings.Seed)).ToArray();
+                        int best = Array.IndexOf(scores, scores.Max());
+                        double contrastive = ValidateMlp(sets, ids, MlpWidths[best], MlpContrastiveWeight, settings.Seed);
                         o.HiddenSize = MlpWidths[best];
-                        folds.Add($"{string.Join(", ", scores.Select((v, i) => $"{MlpWidths[i]}: {v:F4}"))} → {MlpWidths[best]}");
+                        o.ContrastiveWeight = contrastive > scores[best] ? MlpContrastiveWeight : 0;
+                        folds.Add($"{string.Join(", ", scores.Select((v, i) => $"{MlpWidths[i]}: {v:F4}"))} → {MlpWidths[best]}; InfoNCE {MlpContrastiveWeight}: {contrastive:F4} → {o.ContrastiveWeight}");
                     }
                     var sw = Stopwatch.StartNew();
                     fits.Add((Pairs(sets, ids).Fit(o), sw.Elapsed.TotalSeconds));
@@ -227,30 +234,27 @@ public sealed class UpgradeScenario : Scenario<UpgradeSettings>
         return pairs;
     }
 
-    /// <summary>3-fold choice among <see cref="MlpWidths"/> on the fit documents alone (a document's pairs in every set
-    /// stay in its fold): mean held-out cosine per width.</summary>
-    private static (int Best, double[] Scores) ChooseMlpWidth((EmbeddingSet From, EmbeddingSet To)[] sets, int[] ids, int seed)
+    /// <summary>Mean 3-fold held-out cosine of a residual MLP of width <paramref name="width"/> and InfoNCE weight
+    /// <paramref name="contrastive"/>, on the fit documents alone (a document's pairs in every set stay in its fold).</summary>
+    private static double ValidateMlp((EmbeddingSet From, EmbeddingSet To)[] sets, int[] ids, int width, double contrastive, int seed)
     {
         const int K = 3;
-        var scores = new double[MlpWidths.Length];
-        for (int c = 0; c < MlpWidths.Length; c++)
+        double score = 0;
+        for (int f = 0; f < K; f++)
         {
-            for (int f = 0; f < K; f++)
+            var train = ids.Where((_, i) => i % K != f).ToArray();
+            var held = ids.Where((_, i) => i % K == f).ToArray();
+            var map = Pairs(sets, train).Fit(new() { Kind = EmbeddingAdapterKind.ResidualMlp, HiddenSize = width, ContrastiveWeight = contrastive, Seed = seed });
+            double sum = 0;
+            foreach (var (from, to) in sets)
             {
-                var train = ids.Where((_, i) => i % K != f).ToArray();
-                var held = ids.Where((_, i) => i % K == f).ToArray();
-                var map = Pairs(sets, train).Fit(new() { Kind = EmbeddingAdapterKind.ResidualMlp, HiddenSize = MlpWidths[c], Seed = seed });
-                double sum = 0;
-                foreach (var (from, to) in sets)
-                {
-                    var mapped = map.Apply(from.Select(held.Select(i => from.Ids[i]).ToArray()), to.Dimension);
-                    for (int r = 0; r < held.Length; r++)
-                        sum += System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(mapped.Row(r), to.Row(held[r]));
-                }
-                scores[c] += sum / (held.Length * sets.Length) / K;
+                var mapped = map.Apply(from.Select(held.Select(i => from.Ids[i]).ToArray()), to.Dimension);
+                for (int r = 0; r < held.Length; r++)
+                    sum += System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(mapped.Row(r), to.Row(held[r]));
             }
+            score += sum / (held.Length * sets.Length) / K;
         }
-        return (Array.IndexOf(scores, scores.Max()), scores);
+        return score;
     }
 
     /// <summary>
