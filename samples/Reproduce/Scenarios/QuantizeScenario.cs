@@ -12,9 +12,9 @@ namespace MLTransforms.Reproduce.Scenarios;
 /// <summary>Options of <see cref="QuantizeScenario"/>.</summary>
 public sealed class QuantizeSettings : ScenarioSettings
 {
-    /// <summary>Folder in the shared embeddings format (FORMAT.txt); a sibling qrels/test.tsv gives nDCG@10.</summary>
+    /// <summary>Folder in the shared embeddings format (FORMAT.txt); a qrels/test.tsv beside or inside it gives nDCG@10.</summary>
     [CommandOption("--embeddings <DIR>")]
-    [Description("Folder in the shared/data/retrieval/*/embeddings format (corpus.MODEL.f32, queries.MODEL.f32 or queries.MODEL-prefix.f32); default: the SciFact embeddings of ../shared/data")]
+    [Description("Folder in the shared/data/retrieval/*/embeddings format (corpus.MODEL.f32, queries.MODEL.f32 or queries.MODEL-prefix.f32); default: the SciFact embeddings of ../shared/data, else the repository's SciFact subset")]
     public string? Embeddings { get; init; }
 
     /// <summary>Bit widths, comma-separated.</summary>
@@ -71,21 +71,21 @@ public sealed class QuantizeScenario : Scenario<QuantizeSettings>
     public override int Order => 60;
 
     /// <summary>One output row.</summary>
-    public sealed record Row(string Model, string Method, int Bits, double BytesPerVector, double RecallAt10, double NdcgAt10,
+    public sealed record Row(string Model, string Method, int Bits, double BytesPerVector, double RecallAt10, double? NdcgAt10,
         double? EncodeMicrosPerVector, double? ScanMillionVectorsPerSecond);
 
     /// <inheritdoc/>
     public override Task<IReadOnlyList<ResultRow>> RunAsync(ScenarioContext context, QuantizeSettings settings)
     {
-        string? dir = settings.Embeddings ?? (ScenarioContext.SharedDataDirectory is { } shared ? Path.Combine(shared, "retrieval", "scifact", "embeddings") : null);
-        if (dir is null || !Directory.Exists(dir))
-        {
-            AnsiConsole.MarkupLine("[yellow]quantize: no --embeddings folder and no ../shared/data; skipped.[/]");
-            return Task.FromResult<IReadOnlyList<ResultRow>>([]);
-        }
+        // Without --embeddings: the whole SciFact set of ../shared/data when it is there, else the repository's subset.
+        string dir = settings.Embeddings
+            ?? (ScenarioContext.SharedDataDirectory is { } shared && Directory.Exists(Path.Combine(shared, "retrieval", "scifact", "embeddings"))
+                ? Path.Combine(shared, "retrieval", "scifact", "embeddings") : ScenarioContext.Data("scifact-embeddings"));
+        AnsiConsole.MarkupLine($"quantize: embeddings from {Markup.Escape(dir)}");
         var bits = OptionValues.PositiveInts(settings.Bits)!;
-        var qrelsPath = Path.Combine(dir, "..", "qrels", "test.tsv");
-        var qrels = File.Exists(qrelsPath) ? RetrievalData.ReadQrels(qrelsPath) : null;
+        // The judgements sit beside the folder (shared/data layout) or inside it (the repository's subset).
+        var qrelsPath = new[] { Path.Combine(dir, "..", "qrels", "test.tsv"), Path.Combine(dir, "qrels", "test.tsv") }.FirstOrDefault(File.Exists);
+        var qrels = qrelsPath is null ? null : RetrievalData.ReadQrels(qrelsPath);
         var rows = new List<Row>();
         var loaded = new Dictionary<string, (EmbeddingSet Corpus, EmbeddingSet Queries)>();
         foreach (var model in settings.Models.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -111,7 +111,7 @@ public sealed class QuantizeScenario : Scenario<QuantizeSettings>
         var table = new Table().Title($"Quantized index on {Markup.Escape(dir)}: Recall@10 vs exact float top-10, nDCG@10; seed {settings.Seed}")
             .AddColumns("model", "method", "bits", "bytes/vector", "Recall@10", "nDCG@10", "encode µs/vector", "scan M vectors/s");
         foreach (var r in rows)
-            table.AddRow(r.Model, Markup.Escape(r.Method), r.Bits.ToString(), $"{r.BytesPerVector:F0}", $"{r.RecallAt10:F3}", $"{r.NdcgAt10:F3}", r.EncodeMicrosPerVector is { } e ? $"{e:F2}" : "", r.ScanMillionVectorsPerSecond is { } sc ? $"{sc:F1}" : "");
+            table.AddRow(r.Model, Markup.Escape(r.Method), r.Bits.ToString(), $"{r.BytesPerVector:F0}", $"{r.RecallAt10:F3}", r.NdcgAt10 is { } n ? $"{n:F3}" : "-", r.EncodeMicrosPerVector is { } e ? $"{e:F2}" : "", r.ScanMillionVectorsPerSecond is { } sc ? $"{sc:F1}" : "");
         AnsiConsole.Write(table);
         if (settings.Json is { } json)
         {
@@ -120,7 +120,7 @@ public sealed class QuantizeScenario : Scenario<QuantizeSettings>
             context.Wrote(json);
         }
         IReadOnlyList<ResultRow> results = rows.Select(r => new ResultRow(Name, $"{r.Model} {r.Method} {r.Bits} bits: Recall@10 / nDCG@10",
-            $"{r.RecallAt10:F3} / {r.NdcgAt10:F3} ({r.BytesPerVector:F0} B)")).ToList();
+            $"{r.RecallAt10:F3} / {(r.NdcgAt10 is { } n ? n.ToString("F3") : "-")} ({r.BytesPerVector:F0} B)")).ToList();
         return Task.FromResult(results);
     }
 
@@ -139,7 +139,7 @@ public sealed class QuantizeScenario : Scenario<QuantizeSettings>
         double floatScan = (double)nq * n / sw.Elapsed.TotalSeconds / 1e6 + (sink == float.MaxValue ? 1 : 0);
         var exactSets = Enumerable.Range(0, nq).Select(q => exact.Skip(q * k).Take(k).ToHashSet()).ToArray();
 
-        (double Recall, double Ndcg) Score(Func<int, int[]> search)
+        (double Recall, double? Ndcg) Score(Func<int, int[]> search)
         {
             double recall = 0;
             var ranked = new List<IReadOnlyList<string>>();
@@ -149,7 +149,7 @@ public sealed class QuantizeScenario : Scenario<QuantizeSettings>
                 recall += top.Count(exactSets[q].Contains) / (double)k;
                 ranked.Add(top.Select(i => corpus.Ids[i]).ToArray());
             }
-            double ndcg = qrels is null ? 0 : RetrievalEvaluation.Evaluate(queries.Ids, ranked, qrels, k).Ndcg;
+            double? ndcg = qrels is null ? null : RetrievalEvaluation.Evaluate(queries.Ids, ranked, qrels, k).Ndcg;
             return (recall / nq, ndcg);
         }
 
