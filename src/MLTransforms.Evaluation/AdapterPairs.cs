@@ -96,9 +96,10 @@ public sealed class AdapterPairs
     internal void AddTo(AdapterPairs target)
     {
         if (_new is null) throw new InvalidOperationException("These pairs were created without keepPairs, so only their statistics are kept.");
+        var news = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_new);
+        var olds = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_old);
         for (int i = 0; i < _count; i++)
-            target.Add(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_new).Slice(i * NewSize, NewSize),
-                System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_old).Slice(i * OldSize, OldSize));
+            target.Add(news.Slice(i * NewSize, NewSize), olds.Slice(i * OldSize, OldSize));
     }
 
     /// <summary>The pairs of every fold merged into one statistic.</summary>

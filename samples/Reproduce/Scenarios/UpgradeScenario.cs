@@ -278,16 +278,23 @@ public sealed class UpgradeScenario : Scenario<UpgradeSettings>
             EmbeddingSet set = null!;
             await AnsiConsole.Progress().StartAsync(async ctx =>
             {
-                var task = ctx.AddTask($"pseudo-queries: {file}", maxValue: leads.Length);
                 using var e = new TextEmbedder(model());
-                var values = await Task.Run(() => e.Embed(leads.Select(l => prefix + l).ToArray(), new Progress<int>(n => task.Value = n)));
-                set = new EmbeddingSet(ids, values, e.Dimension, $"lead sentences of {Path.GetFileName(corpusPath)}");
+                set = await EmbedAsync(ctx, e, $"pseudo-queries ({file}): lead sentences of {Path.GetFileName(corpusPath)}", ids, leads.Select(l => prefix + l).ToArray());
             });
             RetrievalData.WriteEmbeddings(context.Output(file), set);
             AnsiConsole.MarkupLine($"Embedded {leads.Length} pseudo-queries into {Markup.Escape(file)} in {sw.Elapsed.TotalSeconds:F0} s.");
             return set;
         }
         return (await Embed("pseudo-queries.minilm.f32", TextEmbeddingOptions.MiniLM, ""), await Embed("pseudo-queries.arctic-prefix.f32", TextEmbeddingOptions.ArcticXs, QueryPrefix));
+    }
+
+    /// <summary>Embeds <paramref name="texts"/> as one task of <paramref name="ctx"/>'s progress display; the task's name is the set's note.</summary>
+    private static async Task<EmbeddingSet> EmbedAsync(ProgressContext ctx, TextEmbedder embedder, string what, string[] ids, IReadOnlyList<string> texts)
+    {
+        var task = ctx.AddTask(what, maxValue: texts.Count);
+        var values = await Task.Run(() => embedder.Embed(texts, new Progress<int>(n => task.Value = n)));
+        task.Value = texts.Count;
+        return new EmbeddingSet(ids, values, embedder.Dimension, what);
     }
 
     private static string M(RetrievalMetrics m) => double.IsNaN(m.Ndcg) ? "-" : $"{m.Ndcg:F3} ({m.Recall:F3})";
@@ -333,14 +340,6 @@ public sealed class UpgradeScenario : Scenario<UpgradeSettings>
         var sw = Stopwatch.StartNew();
         await AnsiConsole.Progress().StartAsync(async ctx =>
         {
-            async Task<EmbeddingSet> Embed(TextEmbedder e, string what, string[] ids, IReadOnlyList<string> texts)
-            {
-                var task = ctx.AddTask(what, maxValue: texts.Count);
-                var progress = new Progress<int>(n => task.Value = n);
-                var values = await Task.Run(() => e.Embed(texts, progress));
-                task.Value = texts.Count;
-                return new EmbeddingSet(ids, values, e.Dimension, what);
-            }
             // Abstracts truncated at 256 tokens (the precomputed full-set embeddings use 512) so the default run stays short.
             var oldOptions = TextEmbeddingOptions.MiniLM();
             oldOptions.MaxTokens = 256;
@@ -348,13 +347,13 @@ public sealed class UpgradeScenario : Scenario<UpgradeSettings>
             newOptions.MaxTokens = 256;
             using (var old = new TextEmbedder(oldOptions))
             {
-                qOld = await Embed(old, "MiniLM queries", qIds, queries.Select(q => q.Text).ToArray());
-                cOld = await Embed(old, "MiniLM documents", cIds, corpus.Select(c => c.Text).ToArray());
+                qOld = await EmbedAsync(ctx, old, "MiniLM queries", qIds, queries.Select(q => q.Text).ToArray());
+                cOld = await EmbedAsync(ctx, old, "MiniLM documents", cIds, corpus.Select(c => c.Text).ToArray());
             }
             using (var neu = new TextEmbedder(newOptions))
             {
-                qNew = await Embed(neu, "arctic queries (with query prefix)", qIds, queries.Select(q => QueryPrefix + q.Text).ToArray());
-                cNew = await Embed(neu, "arctic documents", cIds, corpus.Select(c => c.Text).ToArray());
+                qNew = await EmbedAsync(ctx, neu, "arctic queries (with query prefix)", qIds, queries.Select(q => QueryPrefix + q.Text).ToArray());
+                cNew = await EmbedAsync(ctx, neu, "arctic documents", cIds, corpus.Select(c => c.Text).ToArray());
             }
         });
         AnsiConsole.MarkupLine($"Embedded {queries.Count} queries and {corpus.Count} documents with both encoders in {sw.Elapsed.TotalSeconds:F0} s.");

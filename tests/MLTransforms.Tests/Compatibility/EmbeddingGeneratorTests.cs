@@ -91,7 +91,7 @@ public class EmbeddingGeneratorTests
     public async Task FittingFromTheStoredIndexEqualsFittingThroughTheOldGeneratorAndChecksItsInput()
     {
         var docs = Enumerable.Range(0, 60).Select(i => $"document {i}").ToArray();
-        IEmbeddingGenerator<string, Embedding<float>> oldModel = new HashGenerator(12, salt: 1), newModel = new HashGenerator(16, salt: 2);
+        IEmbeddingGenerator<string, Embedding<float>> oldModel = new HashEmbeddingGenerator(12, salt: 1), newModel = new HashEmbeddingGenerator(16, salt: 2);
         var stored = await oldModel.GenerateAsync(docs);
         var viaGenerators = (await EmbeddingGeneratorAdapters.FitAdapterAsync(new MLContext(3), oldModel, newModel, docs, batchSize: 7)).Adapter;
         var viaIndex = (await EmbeddingGeneratorAdapters.FitAdapterAsync(new MLContext(3), stored, newModel, docs)).Adapter;
@@ -108,21 +108,6 @@ public class EmbeddingGeneratorTests
         ragged[5] = new Embedding<float>(new float[11]);
         var r = await Assert.ThrowsAsync<InvalidOperationException>(() => EmbeddingGeneratorAdapters.FitAdapterAsync(new MLContext(3), ragged, newModel, docs));
         Assert.Contains("Vector 5 has 16 (new) and 11 (old) dimensions; expected 16 and 12", r.Message);
-    }
-
-    /// <summary>Pseudo-random unit-free vectors that depend only on the text and a salt.</summary>
-    private sealed class HashGenerator(int dimension, int salt) : IEmbeddingGenerator<string, Embedding<float>>
-    {
-        public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
-            => Task.FromResult(new GeneratedEmbeddings<Embedding<float>>(values.Select(text =>
-            {
-                var random = new Random(text.Aggregate(salt, (h, c) => h * 31 + c));
-                return new Embedding<float>(Enumerable.Range(0, dimension).Select(_ => (float)random.NextDouble() - 0.5f).ToArray());
-            })));
-
-        public object? GetService(Type serviceType, object? serviceKey = null) => null;
-
-        public void Dispose() { }
     }
 
     private sealed class FixedGenerator(int dimension, bool withMetadata) : IEmbeddingGenerator<string, Embedding<float>>

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.AI;
 using Microsoft.ML;
 using MLTransforms.Embeddings;
 using MLTransforms.Evaluation;
@@ -35,8 +34,8 @@ public class UpgradeStoryTests
     public async Task QueryAdapterAddsEachDocumentsLeadSentenceAsAQueryPair()
     {
         var docs = Enumerable.Range(0, 40).Select(i => $"Title number {i} of the study. Body {i} describes the trial.").ToArray();
-        var oldModel = new RecordingGenerator(12, salt: 1);
-        var newModel = new RecordingGenerator(16, salt: 2);
+        var oldModel = new HashEmbeddingGenerator(12, salt: 1);
+        var newModel = new HashEmbeddingGenerator(16, salt: 2);
         const string NewPrefix = "query: ", OldPrefix = "q> ";
         var adapter = (await EmbeddingGeneratorAdapters.FitQueryAdapterAsync(new MLContext(3), oldModel, newModel, docs, NewPrefix, OldPrefix, batchSize: 9)).Adapter;
 
@@ -44,8 +43,8 @@ public class UpgradeStoryTests
         Assert.Equal($"Title number 0 of the study.", leads[0]);
         Assert.Equal([.. docs, .. leads.Select(l => OldPrefix + l)], oldModel.Seen);
         Assert.Equal([.. docs, .. leads.Select(l => NewPrefix + l)], newModel.Seen);
-        var stored = await new RecordingGenerator(12, salt: 1).GenerateAsync([.. docs, .. leads.Select(l => OldPrefix + l)]);
-        var plain = (await EmbeddingGeneratorAdapters.FitAdapterAsync(new MLContext(3), stored, new RecordingGenerator(16, salt: 2),
+        var stored = await new HashEmbeddingGenerator(12, salt: 1).GenerateAsync([.. docs, .. leads.Select(l => OldPrefix + l)]);
+        var plain = (await EmbeddingGeneratorAdapters.FitAdapterAsync(new MLContext(3), stored, new HashEmbeddingGenerator(16, salt: 2),
             [.. docs, .. leads.Select(l => NewPrefix + l)])).Adapter;
         Assert.Equal(plain.Weights.ToArray(), adapter.Weights.ToArray());
         Assert.Equal(plain.Bias.ToArray(), adapter.Bias.ToArray());
@@ -74,26 +73,5 @@ public class UpgradeStoryTests
         statsOnly.Add(cOld.Row(0), cNew.Row(0));
         var e = Assert.Throws<ArgumentException>(() => ProgressiveMigration.Evaluate(qNew, cNew, cOld, qrels, [0.5], mlp, extraPairs: statsOnly));
         Assert.Contains("keepPairs: true", e.Message);
-    }
-
-    /// <summary>Text-hash vectors that record every text they were asked for.</summary>
-    private sealed class RecordingGenerator(int dimension, int salt) : IEmbeddingGenerator<string, Embedding<float>>
-    {
-        public List<string> Seen { get; } = [];
-
-        public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
-        {
-            var texts = values.ToArray();
-            Seen.AddRange(texts);
-            return Task.FromResult(new GeneratedEmbeddings<Embedding<float>>(texts.Select(text =>
-            {
-                var random = new Random(text.Aggregate(salt, (h, c) => h * 31 + c));
-                return new Embedding<float>(Enumerable.Range(0, dimension).Select(_ => (float)random.NextDouble() - 0.5f).ToArray());
-            })));
-        }
-
-        public object? GetService(Type serviceType, object? serviceKey = null) => null;
-
-        public void Dispose() { }
     }
 }
