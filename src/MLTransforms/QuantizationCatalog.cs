@@ -4,8 +4,8 @@ using MLTransforms.Quantization;
 
 namespace MLTransforms;
 
-/// <summary>Embedding quantization on <see cref="TransformsCatalog"/>: rotation-before-quantization codes (1, 2, 4 or
-/// 8 bits per coordinate) and their decoding. Search the codes with a <see cref="QuantizedIndex"/>.</summary>
+/// <summary>Embedding quantization on <see cref="TransformsCatalog"/>: rotation-before-quantization codes (1, 2, 3, 4
+/// or 8 bits per coordinate) and their decoding. Search the codes with a <see cref="QuantizedIndex"/>.</summary>
 public static class QuantizationCatalog
 {
     /// <summary>

@@ -6,7 +6,7 @@ namespace MLTransforms.Benchmarks;
 
 /// <summary>
 /// One top-10 query against N synthetic 384-d unit vectors (default N = 1,000,000; QSCAN_N overrides), one thread:
-/// the quantized index's scans at 1, 4 and 8 bits against a float32 scan (TensorPrimitives.Dot per vector and a
+/// the quantized index's scans at 1, 2, 3, 4 and 8 bits against a float32 scan (TensorPrimitives.Dot per vector and a
 /// top-10 insertion), the baseline. Vectors per second = N / mean. Plus encode throughput (10,000 vectors into an
 /// index, 4 bits). Each benchmark builds only the data it needs.
 /// <c>dotnet run -c Release --project tests/MLTransforms.Benchmarks -- --quick --filter '*QuantizedScan*'</c>
@@ -68,6 +68,12 @@ public class QuantizedScanBenchmarks
     [GlobalSetup(Target = nameof(OneBit))]
     public void SetupOne() => Index(1);
 
+    [GlobalSetup(Target = nameof(TwoBits))]
+    public void SetupTwo() => Index(2);
+
+    [GlobalSetup(Target = nameof(ThreeBits))]
+    public void SetupThree() => Index(3);
+
     [GlobalSetup(Target = nameof(FourBits))]
     public void SetupFour() => Index(4);
 
@@ -99,15 +105,23 @@ public class QuantizedScanBenchmarks
         return top[0];
     }
 
-    /// <summary>1 bit: bit-sliced 4-bit query, AND + popcount.</summary>
+    /// <summary>1 bit: FastScan, four sign codes per nibble.</summary>
     [Benchmark]
     public float OneBit() => _index!.Search(_query, 10)[0].Score;
+
+    /// <summary>2 bits: FastScan, two codes per nibble.</summary>
+    [Benchmark]
+    public float TwoBits() => _index!.Search(_query, 10)[0].Score;
+
+    /// <summary>3 bits: FastScan over the codes' bit stream (additive levels).</summary>
+    [Benchmark]
+    public float ThreeBits() => _index!.Search(_query, 10)[0].Score;
 
     /// <summary>4 bits: FastScan in-register tables.</summary>
     [Benchmark]
     public float FourBits() => _index!.Search(_query, 10)[0].Score;
 
-    /// <summary>8 bits: uint8 x int16 dot products.</summary>
+    /// <summary>8 bits: uint8 x int16 dot products (AVX-VNNI where present).</summary>
     [Benchmark]
     public float EightBits() => _index!.Search(_query, 10)[0].Score;
 

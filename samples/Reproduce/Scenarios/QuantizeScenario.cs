@@ -19,7 +19,7 @@ public sealed class QuantizeSettings : ScenarioSettings
 
     /// <summary>Bit widths, comma-separated.</summary>
     [CommandOption("--bits <LIST>")]
-    [Description("Bit widths of the codes, comma-separated, each 1, 2, 4 or 8 (default 1,2,4,8)")]
+    [Description("Bit widths of the codes, comma-separated, each 1, 2, 3, 4 or 8 (default 1,2,4,8)")]
     [DefaultValue("1,2,4,8")]
     public string Bits { get; init; } = "1,2,4,8";
 
@@ -41,6 +41,17 @@ public sealed class QuantizeSettings : ScenarioSettings
     [DefaultValue(20261207)]
     public int Seed { get; init; } = 20261207;
 
+    /// <summary>Number of rotation seeds (seed, seed + 1, ...); rows report the mean.</summary>
+    [CommandOption("--seeds <N>")]
+    [Description("Run N rotation seeds (--seed, --seed + 1, ...) and report the mean of each figure (default 1)")]
+    [DefaultValue(1)]
+    public int Seeds { get; init; } = 1;
+
+    /// <summary>Also measure the codebooks with a float query: Lloyd–Max and extended RaBitQ.</summary>
+    [CommandOption("--compare-codebooks")]
+    [Description("Also score Lloyd–Max codes and extended RaBitQ codes (uniform grid, per-vector scale) with the float query, at 2 bits and more")]
+    public bool CompareCodebooks { get; init; }
+
     /// <summary>JSON Lines output.</summary>
     [CommandOption("--json <FILE>")]
     [Description("Write one JSON object per line and (model, method, bits) to FILE")]
@@ -49,7 +60,8 @@ public sealed class QuantizeSettings : ScenarioSettings
     /// <inheritdoc/>
     public override ValidationResult Validate() => OptionValues.FirstError(
         (Embeddings is null || Directory.Exists(Embeddings), $"--embeddings folder '{Embeddings}' does not exist."),
-        (OptionValues.PositiveInts(Bits) is { } b && b.All(x => x is 1 or 2 or 4 or 8), $"--bits must be a comma-separated list of 1, 2, 4 and 8; got '{Bits}'."),
+        (OptionValues.PositiveInts(Bits) is { } b && b.All(x => x is 1 or 2 or 3 or 4 or 8), $"--bits must be a comma-separated list of 1, 2, 3, 4 and 8; got '{Bits}'."),
+        OptionValues.Positive("--seeds", Seeds),
         (Models.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Length > 0, $"--models must name at least one model, comma-separated; got '{Models}'."),
         OptionValues.Positive("--rerank", Rerank));
 }
@@ -71,8 +83,18 @@ public sealed class QuantizeScenario : Scenario<QuantizeSettings>
     public override int Order => 60;
 
     /// <summary>One output row.</summary>
+    /// <param name="Model">Model name.</param>
+    /// <param name="Method">How the vectors were coded and searched.</param>
+    /// <param name="Bits">Bits per coordinate (32 and 16 for the float rows).</param>
+    /// <param name="BytesPerVector">Storage per vector, padding and scalars included.</param>
+    /// <param name="RecallAt10">Recall@10 against the exact float top-10 (mean over seeds).</param>
+    /// <param name="NdcgAt10">nDCG@10 against the judgements (mean over seeds); null without judgements.</param>
+    /// <param name="EncodeMicrosPerVector">Encoding time per vector (mean over seeds).</param>
+    /// <param name="ScanMillionVectorsPerSecond">Scan speed (mean over seeds).</param>
+    /// <param name="Seeds">Number of rotation seeds averaged (1 for rows without a rotation).</param>
+    /// <param name="RecallAt10PerSeed">Recall@10 of each seed.</param>
     public sealed record Row(string Model, string Method, int Bits, double BytesPerVector, double RecallAt10, double? NdcgAt10,
-        double? EncodeMicrosPerVector, double? ScanMillionVectorsPerSecond);
+        double? EncodeMicrosPerVector, double? ScanMillionVectorsPerSecond, int Seeds = 1, double[]? RecallAt10PerSeed = null);
 
     /// <inheritdoc/>
     public override Task<IReadOnlyList<ResultRow>> RunAsync(ScenarioContext context, QuantizeSettings settings)
@@ -108,7 +130,8 @@ public sealed class QuantizeScenario : Scenario<QuantizeSettings>
             rows.AddRange(Evaluate("arctic queries -> adapter -> minilm index", old.Corpus, mapped, qrels, bits, settings));
         }
 
-        var table = new Table().Title($"Quantized index on {Markup.Escape(dir)}: Recall@10 vs exact float top-10, nDCG@10; seed {settings.Seed}")
+        var seeds = settings.Seeds == 1 ? $"seed {settings.Seed}" : $"mean of seeds {settings.Seed}..{settings.Seed + settings.Seeds - 1}";
+        var table = new Table().Title($"Quantized index on {Markup.Escape(dir)}: Recall@10 vs exact float top-10, nDCG@10; {seeds}")
             .AddColumns("model", "method", "bits", "bytes/vector", "Recall@10", "nDCG@10", "encode µs/vector", "scan M vectors/s");
         foreach (var r in rows)
             table.AddRow(r.Model, Markup.Escape(r.Method), r.Bits.ToString(), $"{r.BytesPerVector:F0}", $"{r.RecallAt10:F3}", r.NdcgAt10 is { } n ? $"{n:F3}" : "-", r.EncodeMicrosPerVector is { } e ? $"{e:F2}" : "", r.ScanMillionVectorsPerSecond is { } sc ? $"{sc:F1}" : "");
@@ -172,24 +195,132 @@ public sealed class QuantizeScenario : Scenario<QuantizeSettings>
             var s = Score(q => Exact(scalar, q));
             yield return new Row(model, "per-dimension min/max, no rotation", bits, d * bits / 8.0, s.Recall, s.Ndcg, null, null);
 
-            var quantizer = EmbeddingQuantizer.Fit(corpus.Values, n, d, new EmbeddingQuantizerOptions { Bits = bits, Seed = settings.Seed });
-            var index = new QuantizedIndex(quantizer, keepVectors: settings.Rerank > 1);
-            sw.Restart();
-            index.Add(corpus.Values);
-            double encode = sw.Elapsed.TotalMicroseconds / n;
-            var hits = new int[nq][];
-            sw.Restart();
-            for (int q = 0; q < nq; q++)
-                hits[q] = index.Search(queries.Row(q), k).Select(h => (int)h.Id).ToArray();
-            double scan = (double)nq * n / sw.Elapsed.TotalSeconds / 1e6;
-            var r = Score(q => hits[q]);
-            yield return new Row(model, "centre + rotation + codebook", bits, quantizer.BytesPerVector, r.Recall, r.Ndcg, encode, scan);
-            if (settings.Rerank > 1)
+            var perSeed = new List<Row>();
+            for (int seed = settings.Seed; seed < settings.Seed + settings.Seeds; seed++)
             {
-                var rr = Score(q => index.Search(queries.Row(q), k, settings.Rerank).Select(h => (int)h.Id).ToArray());
-                yield return new Row(model, $"centre + rotation + codebook, re-rank top {k * settings.Rerank}", bits, quantizer.BytesPerVector, rr.Recall, rr.Ndcg, encode, null);
+                var quantizer = EmbeddingQuantizer.Fit(corpus.Values, n, d, new EmbeddingQuantizerOptions { Bits = bits, Seed = seed });
+                var index = new QuantizedIndex(quantizer, keepVectors: settings.Rerank > 1);
+                sw.Restart();
+                index.Add(corpus.Values);
+                double encode = sw.Elapsed.TotalMicroseconds / n;
+                var hits = new int[nq][];
+                sw.Restart();
+                for (int q = 0; q < nq; q++)
+                    hits[q] = index.Search(queries.Row(q), k).Select(h => (int)h.Id).ToArray();
+                double scan = (double)nq * n / sw.Elapsed.TotalSeconds / 1e6;
+                var r = Score(q => hits[q]);
+                perSeed.Add(new Row(model, "centre + rotation + codebook", bits, quantizer.BytesPerVector, r.Recall, r.Ndcg, encode, scan));
+                if (settings.Rerank > 1)
+                {
+                    var rr = Score(q => index.Search(queries.Row(q), k, settings.Rerank).Select(h => (int)h.Id).ToArray());
+                    perSeed.Add(new Row(model, $"centre + rotation + codebook, re-rank top {k * settings.Rerank}", bits, quantizer.BytesPerVector, rr.Recall, rr.Ndcg, encode, null));
+                }
+                if (settings.CompareCodebooks && bits >= 2)
+                {
+                    // The same codes scored with the float query (no scan), against extended RaBitQ's codes on the same rotation.
+                    var (lloyd, lloydConstant) = DecodeAll(quantizer, corpus);
+                    var fl = Score(q => TopByEstimate(queries.Row(q), lloyd, lloydConstant, n, d, k));
+                    perSeed.Add(new Row(model, "centre + rotation + codebook, float query", bits, quantizer.BytesPerVector, fl.Recall, fl.Ndcg, null, null));
+                    var (ext, extConstant) = ExtendedRaBitQ(quantizer, corpus, bits);
+                    var er = Score(q => TopByEstimate(queries.Row(q), ext, extConstant, n, d, k));
+                    perSeed.Add(new Row(model, "centre + rotation + extended RaBitQ, float query", bits, quantizer.BytesPerVector, er.Recall, er.Ndcg, null, null));
+                }
+            }
+            foreach (var group in perSeed.GroupBy(x => x.Method))
+            {
+                var g = group.ToArray();
+                double? Mean(Func<Row, double?> f) => g.All(x => f(x) is not null) ? g.Average(x => f(x)!.Value) : null;
+                yield return g[0] with
+                {
+                    RecallAt10 = g.Average(x => x.RecallAt10), NdcgAt10 = Mean(x => x.NdcgAt10), EncodeMicrosPerVector = Mean(x => x.EncodeMicrosPerVector),
+                    ScanMillionVectorsPerSecond = Mean(x => x.ScanMillionVectorsPerSecond), Seeds = g.Length, RecallAt10PerSeed = g.Select(x => x.RecallAt10).ToArray(),
+                };
             }
         }
+    }
+
+    /// <summary>The decoded vectors x̂ = μ + R^T f ĉ and per-vector constants h = g - &lt;x̂, μ&gt; + |μ|², so that
+    /// &lt;x̂, q&gt; + h is the quantizer's estimate f &lt;ĉ, R (q - μ)&gt; + g + &lt;μ, q&gt; for a float query.</summary>
+    private static (float[] Decoded, float[] Constant) DecodeAll(EmbeddingQuantizer quantizer, EmbeddingSet corpus)
+    {
+        int n = corpus.Count, d = corpus.Dimension;
+        var decoded = new float[n * d];
+        var constant = new float[n];
+        var code = new byte[quantizer.CodeBytes];
+        float mu2 = System.Numerics.Tensors.TensorPrimitives.Dot(quantizer.Mean, quantizer.Mean);
+        for (int i = 0; i < n; i++)
+        {
+            quantizer.Encode(corpus.Row(i), code, out float f, out float g);
+            var x = decoded.AsSpan(i * d, d);
+            quantizer.Decode(code, f, x);
+            constant[i] = g - System.Numerics.Tensors.TensorPrimitives.Dot(x, quantizer.Mean) + mu2;
+        }
+        return (decoded, constant);
+    }
+
+    /// <summary>
+    /// Extended RaBitQ's codes (Gao et al., 2024) on the quantizer's centring and rotation: per vector, the scale t of
+    /// the uniform grid (levels k + 1/2 - 2^(b-1)) that maximises the cosine between the rounded grid point and the
+    /// rotated vector y (searched on 400 scales up to the one that fits max |y_i| in the grid), then RaBitQ's factor
+    /// f = |y|² / &lt;ĉ, y&gt; and the same offset. Returned as decoded vectors and constants (see <see cref="DecodeAll"/>).
+    /// </summary>
+    private static (float[] Decoded, float[] Constant) ExtendedRaBitQ(EmbeddingQuantizer quantizer, EmbeddingSet corpus, int bits)
+    {
+        int n = corpus.Count, d = corpus.Dimension, p = quantizer.PaddedDimension;
+        float half = (1 << bits) / 2f;
+        var decoded = new float[n * d];
+        var constant = new float[n];
+        var mean = quantizer.Mean.ToArray();
+        float mu2 = System.Numerics.Tensors.TensorPrimitives.Dot(mean, mean);
+        Parallel.For(0, n, () => (new float[p], new float[p]), (i, _, buffers) =>
+        {
+            var (y, c) = buffers;
+            y.AsSpan().Clear();
+            System.Numerics.Tensors.TensorPrimitives.Subtract(corpus.Row(i), mean, y.AsSpan(0, d));
+            quantizer.Rotation.ApplyInPlace(y);
+            double norm2 = System.Numerics.Tensors.TensorPrimitives.Dot(y, y);
+            float largest = System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(y);
+            largest = Math.Abs(largest);
+            double bestCos = double.NegativeInfinity;
+            float bestT = 0;
+            for (int s = 1; s <= 400 && largest > 0; s++)
+            {
+                float t = half / largest * s / 400f;
+                double dot = 0, cc = 0;
+                for (int j = 0; j < p; j++)
+                {
+                    float v = Math.Clamp(MathF.Floor(y[j] * t) + 0.5f, 0.5f - half, half - 0.5f);
+                    dot += v * y[j];
+                    cc += v * v;
+                }
+                double cos = dot / Math.Sqrt(cc * norm2);
+                if (cos > bestCos) { bestCos = cos; bestT = t; }
+            }
+            double cy = 0;
+            for (int j = 0; j < p; j++)
+            {
+                c[j] = Math.Clamp(MathF.Floor(y[j] * bestT) + 0.5f, 0.5f - half, half - 0.5f);
+                cy += c[j] * y[j];
+            }
+            float f = cy > 0 ? (float)(norm2 / cy) : 0;
+            System.Numerics.Tensors.TensorPrimitives.Multiply(c, f, c);
+            quantizer.Rotation.ApplyInverseInPlace(c);
+            var x = decoded.AsSpan(i * d, d);
+            System.Numerics.Tensors.TensorPrimitives.Add(c.AsSpan(0, d), mean, x);
+            // g = <x - μ, μ>, as the quantizer's offset.
+            float g = System.Numerics.Tensors.TensorPrimitives.Dot(corpus.Row(i), mean) - mu2;
+            constant[i] = g - System.Numerics.Tensors.TensorPrimitives.Dot(x, mean) + mu2;
+            return buffers;
+        }, _ => { });
+        return (decoded, constant);
+    }
+
+    /// <summary>The top <paramref name="k"/> by &lt;x̂_i, q&gt; + h_i, best first.</summary>
+    private static int[] TopByEstimate(ReadOnlySpan<float> query, float[] decoded, float[] constant, int n, int d, int k)
+    {
+        var scores = new float[n];
+        for (int i = 0; i < n; i++) scores[i] = System.Numerics.Tensors.TensorPrimitives.Dot(query, decoded.AsSpan(i * d, d)) + constant[i];
+        return Enumerable.Range(0, n).OrderByDescending(i => scores[i]).ThenBy(i => i).Take(k).ToArray();
     }
 
     /// <summary>Each dimension's [min, max] split into 2^b equal cells, each value replaced by its cell's midpoint.</summary>

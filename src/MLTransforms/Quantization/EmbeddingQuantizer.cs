@@ -9,16 +9,17 @@ namespace MLTransforms.Quantization;
 /// <summary>
 /// Rotation-before-quantization codes for embedding vectors: centre on a fitted mean, rotate by a seeded two-block
 /// structured Hadamard rotation (<see cref="StructuredRotation"/>), then quantize every rotated coordinate with a
-/// global scalar codebook of 1, 2, 4 or 8 bits, plus two correction scalars per vector.
+/// global scalar codebook of 1, 2, 3, 4 or 8 bits, plus two correction scalars per vector.
 /// </summary>
 /// <remarks>
 /// <para><b>Padding.</b> A vector of d values is zero-padded to p, the next power of two (384 -> 512), before the
 /// rotation, so a code has p·b bits: at 384 dimensions a third more than d·b. <see cref="BytesPerVector"/> reports the
 /// real size, padding and scalars included.</para>
 /// <para><b>Codes.</b> With y = R (x - μ) and the standardised coordinates u_i = y_i sqrt(p) / ||y||, the code of
-/// coordinate i is the number of codebook thresholds below u_i (1 bit: RaBitQ's sign code; 2 and 4 bits: the
-/// Lloyd–Max quantiser of N(0, 1); 8 bits: a uniform grid). Codes are packed little-endian, 8 / b per byte,
-/// coordinate 0 in the lowest bits.</para>
+/// coordinate i is (the code of) the number of codebook thresholds below u_i (1 bit: RaBitQ's sign code; 2 and 4 bits: the
+/// Lloyd–Max quantiser of N(0, 1); 3 bits: the best additive-level quantiser of N(0, 1); 8 bits: a uniform grid).
+/// Codes are packed as a little-endian bit stream: coordinate i takes bits i b .. i b + b - 1, so a 3-bit code may
+/// straddle two bytes.</para>
 /// <para><b>Correction scalars.</b> With ĉ the vector of codebook levels of the codes, the factor
 /// f = ||y||² / &lt;ĉ, y&gt; makes f &lt;ĉ, R q&gt; an estimate of &lt;x - μ, q&gt; for any query q that is exact
 /// when q = x - μ (RaBitQ's estimator, unbiased at 1 bit over the random rotation), and the offset
@@ -38,13 +39,14 @@ public sealed class EmbeddingQuantizer
     private readonly float[] _mean;
     private readonly double[] _thresholds;
     private readonly double[] _levels;
+    private readonly int[] _cellCodes;
     private readonly float[] _levelsSingle;
     private readonly double[][] _signs;
     private readonly float _grid;
 
     internal EmbeddingQuantizer(int dimension, int bits, int blocks, int seed, float[] mean, bool centered, int gridExponent)
     {
-        SchemaChecks.CheckOption(QuantizationCodebook.IsSupported(bits), "Bits", bits, "one of 1, 2, 4, 8");
+        SchemaChecks.CheckOption(QuantizationCodebook.IsSupported(bits), "Bits", bits, QuantizationCodebook.SupportedText);
         SchemaChecks.CheckOption(dimension is >= 8 and <= 1 << 16, nameof(dimension), dimension, "in 8..65536 (codes of fewer than 8 values do not fill a byte)");
         SchemaChecks.CheckOption(mean.Length == dimension, "mean", mean.Length, $"{dimension} values");
         Rotation = new StructuredRotation(dimension, blocks, seed);
@@ -58,7 +60,7 @@ public sealed class EmbeddingQuantizer
         GridExponent = gridExponent;
         _grid = MathF.ScaleB(1f, gridExponent);
         MaxGridValue = Math.ScaleB(1.0, MaxGridLog2(dimension, PaddedDimension));
-        (_thresholds, _levels) = QuantizationCodebook.For(bits);
+        (_thresholds, _levels, _cellCodes) = QuantizationCodebook.For(bits);
         _levelsSingle = _levels.Select(v => (float)v).ToArray();
         _signs = new double[blocks][];
         for (int b = 0; b < blocks; b++)
@@ -134,7 +136,7 @@ public sealed class EmbeddingQuantizer
     /// <summary>Rotated size p (the next power of two at least d).</summary>
     public int PaddedDimension { get; }
 
-    /// <summary>Bits per rotated coordinate: 1, 2, 4 or 8.</summary>
+    /// <summary>Bits per rotated coordinate: 1, 2, 3, 4 or 8.</summary>
     public int Bits { get; }
 
     /// <summary>The seed of the rotation's signs.</summary>
@@ -158,8 +160,12 @@ public sealed class EmbeddingQuantizer
     /// <summary>The codebook thresholds, ascending, in standardised units (2^b - 1 values).</summary>
     public ReadOnlySpan<double> Thresholds => _thresholds;
 
-    /// <summary>The codebook levels, ascending, in standardised units (2^b values).</summary>
+    /// <summary>The level of each code value 0 .. 2^b - 1, in standardised units: ascending with the code, except at 3
+    /// bits, whose additive levels (level = ±w₀ ± w₁ ± w₂ by the code's bits) are in another order.</summary>
     public ReadOnlySpan<double> Levels => _levels;
+
+    /// <summary>The code of each cell (cell k: between thresholds k - 1 and k); the identity except at 3 bits.</summary>
+    internal ReadOnlySpan<int> CellCodes => _cellCodes;
 
     internal float[] LevelsSingle => _levelsSingle;
 
@@ -225,7 +231,6 @@ public sealed class EmbeddingQuantizer
         int levels = _levels.Length;
         Span<double> t = stackalloc double[levels - 1];
         for (int j = 0; j < t.Length; j++) t[j] = _thresholds[j] * s;
-        int perByte = 8 / Bits;
         double dot = 0;
         code.Clear();
         // Uniform codebooks (8 bits): a guess from the step, corrected by comparisons, so the result is still exactly
@@ -249,8 +254,9 @@ public sealed class EmbeddingQuantizer
                 lo = 0;
                 for (int j = 0; j < t.Length; j++) lo += t[j] < v ? 1 : 0;
             }
-            code[i / perByte] |= (byte)(lo << (Bits * (i % perByte)));
-            dot += _levels[lo] * v;
+            int c = _cellCodes[lo];
+            WriteCode(code, i, Bits, c);
+            dot += _levels[c] * v;
         }
         factor = norm2 == 0 || dot == 0 ? 0f : (float)(norm2 * p / (Math.ScaleB(1.0, GridExponent) * dot));
         offset = TensorPrimitives.Dot(centered, _mean);
@@ -295,10 +301,23 @@ public sealed class EmbeddingQuantizer
     }
 
     /// <summary>Unpacks the code of rotated coordinate <paramref name="i"/>.</summary>
-    internal int CodeAt(ReadOnlySpan<byte> code, int i)
+    internal int CodeAt(ReadOnlySpan<byte> code, int i) => ReadCode(code, i, Bits);
+
+    /// <summary>Bits i b .. i b + b - 1 of the little-endian bit stream <paramref name="code"/>.</summary>
+    internal static int ReadCode(ReadOnlySpan<byte> code, int i, int bits)
     {
-        int perByte = 8 / Bits;
-        return (code[i / perByte] >> (Bits * (i % perByte))) & ((1 << Bits) - 1);
+        int bit = i * bits, at = bit >> 3, shift = bit & 7;
+        int v = code[at] >> shift;
+        if (shift + bits > 8) v |= code[at + 1] << (8 - shift);
+        return v & ((1 << bits) - 1);
+    }
+
+    /// <summary>ORs <paramref name="value"/> into bits i b .. i b + b - 1 of <paramref name="code"/> (cleared before).</summary>
+    internal static void WriteCode(Span<byte> code, int i, int bits, int value)
+    {
+        int bit = i * bits, at = bit >> 3, shift = bit & 7;
+        code[at] |= (byte)(value << shift);
+        if (shift + bits > 8) code[at + 1] |= (byte)(value >> (8 - shift));
     }
 
     /// <summary>Reconstructs x̂ = μ + R^T (f ĉ), the first <see cref="Dimension"/> values.</summary>

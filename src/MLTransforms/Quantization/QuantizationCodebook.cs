@@ -8,25 +8,159 @@ namespace MLTransforms.Quantization;
 /// <para>1 bit: RaBitQ's sign code, threshold 0 and levels -1 / +1 (the scale is carried by the per-vector factor).</para>
 /// <para>2 and 4 bits: the Lloyd–Max quantiser of N(0, 1) (Lloyd's iteration on the exact Gaussian integrals:
 /// thresholds at midpoints, levels at the conditional means of their cells).</para>
+/// <para>3 bits: the best N(0, 1) quantiser whose levels are additive in the code's bits, level(c) = ±w₀ ± w₁ ± w₂
+/// (bit j of c picks the sign of w_j). A 3-bit code straddles the nibbles the index scans, and an additive codebook
+/// lets each nibble's table hold its bits' share of a coordinate exactly. The best one does not order its levels
+/// like the codes (w₂ &lt; w₀ + w₁), so a cell (the rank of its level) maps to a code through <c>CellCodes</c>. Its
+/// mean squared error, 0.0353, is 2 % above the unconstrained Lloyd–Max quantiser's 0.0345 (the best additive
+/// codebook ordered like its codes: 0.0369; the best uniform grid: 0.0374).</para>
 /// <para>8 bits: a uniform grid of 256 levels (so the index can scan with integer dot products), with the step that
 /// minimises the mean squared error of N(0, 1) (clipping included).</para>
 /// </remarks>
 internal static class QuantizationCodebook
 {
     /// <summary>The bit widths the quantizer supports.</summary>
-    public static readonly int[] SupportedBits = [1, 2, 4, 8];
+    public static readonly int[] SupportedBits = [1, 2, 3, 4, 8];
+
+    /// <summary>The supported bit widths, for messages.</summary>
+    public const string SupportedText = "one of 1, 2, 3, 4, 8";
 
     /// <summary>Whether <paramref name="bits"/> is supported.</summary>
-    public static bool IsSupported(int bits) => bits is 1 or 2 or 4 or 8;
+    public static bool IsSupported(int bits) => bits is 1 or 2 or 3 or 4 or 8;
 
-    /// <summary>Thresholds (2^b - 1, ascending) and levels (2^b, ascending) for <paramref name="bits"/> bits.</summary>
-    public static (double[] Thresholds, double[] Levels) For(int bits) => bits switch
+    private static readonly Lazy<(double[], double[], int[])> ThreeBits = new(() => AdditiveLloydMax(3));
+
+    /// <summary>For <paramref name="bits"/> bits: the thresholds (2^b - 1, ascending), the level of each code value
+    /// (2^b), and the code of each cell (cell k lies between thresholds k - 1 and k; the identity except at 3 bits).</summary>
+    public static (double[] Thresholds, double[] Levels, int[] CellCodes) For(int bits)
     {
-        1 => ([0.0], [-1.0, 1.0]),
-        2 or 4 => LloydMax(1 << bits),
-        8 => Uniform(256, UniformStep(256)),
-        _ => throw new ArgumentOutOfRangeException(nameof(bits), bits, "Supported bit widths: 1, 2, 4, 8."),
-    };
+        if (bits == 3)
+        {
+            var (t, l, c) = ThreeBits.Value;
+            return ((double[])t.Clone(), (double[])l.Clone(), (int[])c.Clone());
+        }
+        var (thresholds, levels) = bits switch
+        {
+            1 => ([0.0], [-1.0, 1.0]),
+            2 or 4 => LloydMax(1 << bits),
+            8 => Uniform(256, UniformStep(256)),
+            _ => throw new ArgumentOutOfRangeException(nameof(bits), bits, "Supported bit widths: 1, 2, 3, 4, 8."),
+        };
+        return (thresholds, levels, Enumerable.Range(0, levels.Length).ToArray());
+    }
+
+    /// <summary>Lloyd's iteration for N(0, 1) restricted to additive levels A w (A_cj = ±1 by bit j of code c): cells
+    /// between the sorted levels' midpoints, then w = (Aᵀ M₀ A)⁻¹ Aᵀ M₁ with each cell's mass M₀ and first moment M₁
+    /// on the row of its code. Started from the best of a coarse grid of w (step 0.05), since the iteration keeps the
+    /// levels' order and the best order is not the codes'.</summary>
+    internal static (double[] Thresholds, double[] Levels, int[] CellCodes) AdditiveLloydMax(int bits)
+    {
+        int n = 1 << bits;
+        double[]? best = null;
+        double bestError = double.PositiveInfinity;
+        var w = new double[bits];
+        void Grid(int j, double from)
+        {
+            if (j == bits)
+            {
+                var (t0, c0, _) = Cells(w);
+                if (t0 is null) return;
+                double e = GaussianError(t0, c0);
+                if (e < bestError) { bestError = e; best = (double[])w.Clone(); }
+                return;
+            }
+            for (double v = from; v <= 0.3 * (j + 1) + 0.6; v += 0.05) { w[j] = v; Grid(j + 1, v + 0.05); }
+        }
+        Grid(0, 0.05);
+        w = best!;
+        for (int iteration = 0; iteration < 5000; iteration++)
+        {
+            var (t, sorted, codes) = Cells(w);
+            var g = new double[bits, bits + 1];
+            for (int k = 0; k < n; k++)
+            {
+                double a = k == 0 ? double.NegativeInfinity : t![k - 1], b = k == n - 1 ? double.PositiveInfinity : t![k];
+                double m0 = (double.IsPositiveInfinity(b) ? 1 : Cdf(b)) - (double.IsNegativeInfinity(a) ? 0 : Cdf(a));
+                double m1 = (double.IsNegativeInfinity(a) ? 0 : Pdf(a)) - (double.IsPositiveInfinity(b) ? 0 : Pdf(b));
+                for (int i = 0; i < bits; i++)
+                {
+                    double ai = ((codes[k] >> i) & 1) == 1 ? 1 : -1;
+                    for (int j = 0; j < bits; j++) g[i, j] += ai * (((codes[k] >> j) & 1) == 1 ? 1 : -1) * m0;
+                    g[i, bits] += ai * m1;
+                }
+            }
+            var next = Solve(g, bits);
+            double change = 0;
+            for (int j = 0; j < bits; j++) change = Math.Max(change, Math.Abs(next[j] - w[j]));
+            w = next;
+            if (change < 1e-14) break;
+        }
+        var (thresholds, _, cellCodes) = Cells(w);
+        if (thresholds is null) throw new InvalidOperationException($"The additive {bits}-bit codebook has coinciding levels.");
+        var levels = new double[n];
+        for (int c = 0; c < n; c++) levels[c] = Level(w, c);
+        return (thresholds, levels, cellCodes);
+
+        static double Level(double[] w, int c)
+        {
+            double v = 0;
+            for (int j = 0; j < w.Length; j++) v += ((c >> j) & 1) == 1 ? w[j] : -w[j];
+            return v;
+        }
+
+        // The codes sorted by level, the sorted levels and their midpoints (null thresholds when two levels coincide).
+        static (double[]? Thresholds, double[] Sorted, int[] Codes) Cells(double[] w)
+        {
+            int n = 1 << w.Length;
+            var codes = Enumerable.Range(0, n).OrderBy(c => Level(w, c)).ToArray();
+            var sorted = codes.Select(c => Level(w, c)).ToArray();
+            var t = new double[n - 1];
+            for (int k = 0; k < n - 1; k++)
+            {
+                if (!(sorted[k + 1] - sorted[k] > 1e-9)) return (null, sorted, codes);
+                t[k] = 0.5 * (sorted[k] + sorted[k + 1]);
+            }
+            return (t, sorted, codes);
+        }
+    }
+
+    private static double[] Solve(double[,] a, int n)
+    {
+        for (int col = 0; col < n; col++)
+        {
+            int pivot = col;
+            for (int r = col + 1; r < n; r++) if (Math.Abs(a[r, col]) > Math.Abs(a[pivot, col])) pivot = r;
+            for (int k = 0; k <= n; k++) (a[col, k], a[pivot, k]) = (a[pivot, k], a[col, k]);
+            for (int r = 0; r < n; r++)
+            {
+                if (r == col) continue;
+                double f = a[r, col] / a[col, col];
+                for (int k = col; k <= n; k++) a[r, k] -= f * a[col, k];
+            }
+        }
+        var x = new double[n];
+        for (int i = 0; i < n; i++) x[i] = a[i, n] / a[i, i];
+        return x;
+    }
+
+    /// <summary>E[(u - Q(u))^2] for u ~ N(0, 1) under nearest-level cells with the given thresholds and levels.</summary>
+    internal static double GaussianError(double[] t, double[] c)
+    {
+        double error = 0;
+        for (int j = 0; j < c.Length; j++)
+        {
+            double a = j == 0 ? double.NegativeInfinity : t[j - 1], b = j == c.Length - 1 ? double.PositiveInfinity : t[j];
+            double pa = double.IsNegativeInfinity(a) ? 0 : Pdf(a), pb = double.IsPositiveInfinity(b) ? 0 : Pdf(b);
+            double apa = double.IsNegativeInfinity(a) ? 0 : a * Pdf(a), bpb = double.IsPositiveInfinity(b) ? 0 : b * Pdf(b);
+            double mass = (double.IsPositiveInfinity(b) ? 1 : Cdf(b)) - (double.IsNegativeInfinity(a) ? 0 : Cdf(a));
+            double m1 = pa - pb, m2 = mass + apa - bpb; // ∫ u φ, ∫ u² φ over [a, b]
+            error += m2 - 2 * c[j] * m1 + c[j] * c[j] * mass;
+        }
+        return error;
+    }
+
+    /// <summary>The unconstrained Lloyd–Max quantiser of N(0, 1) with 2^<paramref name="bits"/> levels (for comparison).</summary>
+    internal static (double[] Thresholds, double[] Levels) UnconstrainedLloydMax(int bits) => LloydMax(1 << bits);
 
     private static double Pdf(double x) => Math.Exp(-0.5 * x * x) / Math.Sqrt(2 * Math.PI);
 
@@ -84,20 +218,10 @@ internal static class QuantizationCodebook
         return 0.5 * (lo + hi);
     }
 
-    /// <summary>E[(u - Q(u))^2] for u ~ N(0, 1): the exact integrals of each cell, E[(u - c)^2] on [a, b].</summary>
+    /// <summary>E[(u - Q(u))^2] for u ~ N(0, 1) of the uniform quantiser with this step.</summary>
     private static double UniformError(int levels, double step)
     {
         var (t, c) = Uniform(levels, step);
-        double error = 0;
-        for (int j = 0; j < levels; j++)
-        {
-            double a = j == 0 ? double.NegativeInfinity : t[j - 1], b = j == levels - 1 ? double.PositiveInfinity : t[j];
-            double pa = double.IsNegativeInfinity(a) ? 0 : Pdf(a), pb = double.IsPositiveInfinity(b) ? 0 : Pdf(b);
-            double apa = double.IsNegativeInfinity(a) ? 0 : a * Pdf(a), bpb = double.IsPositiveInfinity(b) ? 0 : b * Pdf(b);
-            double mass = (double.IsPositiveInfinity(b) ? 1 : Cdf(b)) - (double.IsNegativeInfinity(a) ? 0 : Cdf(a));
-            double m1 = pa - pb, m2 = mass + apa - bpb; // ∫ u φ, ∫ u² φ over [a, b]
-            error += m2 - 2 * c[j] * m1 + c[j] * c[j] * mass;
-        }
-        return error;
+        return GaussianError(t, c);
     }
 }

@@ -16,7 +16,7 @@ internal static class QuantizationOnnx
 
     public static string EmitEncoder(OnnxGraphBuilder g, string input, EmbeddingQuantizer q)
     {
-        int d = q.Dimension, p = q.PaddedDimension, levels = 1 << q.Bits, perByte = 8 / q.Bits;
+        int d = q.Dimension, p = q.PaddedDimension, levels = 1 << q.Bits;
         var axis1 = g.AddInitializer("axis1", [1L], 1);
         string centered = q.Centered ? g.AddNode("Sub", [input, g.AddInitializer("quant_mean", q.Mean, d)]) : input;
         var grid = g.AddNode("Round", [g.AddNode("Mul", [centered, g.AddInitializer("quant_grid", [q.Grid], 1)])]);
@@ -27,15 +27,21 @@ internal static class QuantizationOnnx
         var t = g.AddNode("Mul", [g.AddNode("Unsqueeze", [s, g.AddInitializer("axis2", [2L], 1)]),
             g.AddDoubleInitializer("quant_thresholds", q.Thresholds, levels - 1)]);                                  // [N, 1, L-1]
         var above = g.AddNode("Greater", [g.AddNode("Unsqueeze", [z, g.AddInitializer("axis2b", [2L], 1)]), t]);   // [N, p, L-1]
-        var codes = g.AddNode("ReduceSum", [g.AddNode("Cast", [above], ("to", Float)), g.AddInitializer("axis2c", [2L], 1)], ("keepdims", 0L)); // [N, p]
-        // Pack: byte k = sum_j code[k * perByte + j] 2^(bits j): small integers, exact in float.
-        var weights = new float[perByte];
-        for (int j = 0; j < perByte; j++) weights[j] = 1 << (q.Bits * j);
-        var packed = codes;
-        if (perByte > 1)
+        var codes = g.AddNode("ReduceSum", [g.AddNode("Cast", [above], ("to", Float)), g.AddInitializer("axis2c", [2L], 1)], ("keepdims", 0L)); // [N, p] cells
+        if (!q.CellCodes.SequenceEqual(Enumerable.Range(0, levels).ToArray()))
+            codes = g.AddNode("Gather", [g.AddInitializer("quant_cell_codes", q.CellCodes.ToArray().Select(c => (float)c).ToArray(), levels),
+                g.AddNode("Cast", [codes], ("to", Int64))]);                                                          // [N, p] codes
+        // Pack the little-endian bit stream: the code's bits [N, p, b], regrouped by 8 [N, bytes, 8], times 2^k.
+        // Small integers, exact in float.
+        string packed = codes;
+        if (q.Bits < 8)
         {
-            var grouped = g.AddNode("Reshape", [codes, g.AddInitializer("quant_groups", [-1L, q.CodeBytes, perByte], 3)]);
-            packed = g.AddNode("Reshape", [g.AddNode("MatMul", [grouped, g.AddInitializer("quant_pack", weights, perByte, 1)]),
+            var bitPowers = new float[q.Bits];
+            for (int j = 0; j < q.Bits; j++) bitPowers[j] = 1 << j;
+            var bits = g.AddNode("Mod", [g.AddNode("Floor", [g.AddNode("Div", [g.AddNode("Unsqueeze", [codes, g.AddInitializer("axis2p", [2L], 1)]),
+                g.AddInitializer("quant_bit_powers", bitPowers, q.Bits)])]), g.AddInitializer("quant_two", [2f], 1)], ("fmod", 1L)); // [N, p, b]
+            var grouped = g.AddNode("Reshape", [bits, g.AddInitializer("quant_groups", [-1L, q.CodeBytes, 8], 3)]);
+            packed = g.AddNode("Reshape", [g.AddNode("MatMul", [grouped, g.AddInitializer("quant_pack", BytePowers(), 8, 1)]),
                 g.AddInitializer("quant_bytes", [-1L, q.CodeBytes], 2)]);
         }
         // f = N p / (2^e <ĉ, z>), 0 when N = 0; g = <x - μ, μ>.
@@ -72,19 +78,21 @@ internal static class QuantizationOnnx
 
     public static string EmitDecoder(OnnxGraphBuilder g, string input, EmbeddingQuantizer q)
     {
-        int d = q.Dimension, p = q.PaddedDimension, levels = 1 << q.Bits, perByte = 8 / q.Bits, bytes = q.CodeBytes;
+        int d = q.Dimension, p = q.PaddedDimension, levels = 1 << q.Bits, bytes = q.CodeBytes;
         var axis1 = g.AddInitializer("axis1", [1L], 1);
         var codeBytes = g.AddNode("Slice", [input, g.AddInitializer("dq_start", [0L], 1), g.AddInitializer("dq_end", [(long)bytes], 1), axis1]);
         var factor = g.AddNode("Slice", [input, g.AddInitializer("dq_fstart", [(long)bytes], 1), g.AddInitializer("dq_fend", [(long)bytes + 1], 1), axis1]);
+        // Unpack the bit stream: each byte's 8 bits [N, bytes, 8], regrouped by b [N, p, b], times 2^j.
         string codes = codeBytes;
-        if (perByte > 1)
+        if (q.Bits < 8)
         {
-            var powers = new float[perByte];
-            for (int j = 0; j < perByte; j++) powers[j] = 1 << (q.Bits * j);
-            var spread = g.AddNode("Unsqueeze", [codeBytes, g.AddInitializer("axis2", [2L], 1)]);               // [N, B, 1]
-            var shifted = g.AddNode("Floor", [g.AddNode("Div", [spread, g.AddInitializer("dq_pow", powers, perByte)])]);
-            var masked = g.AddNode("Mod", [shifted, g.AddInitializer("dq_mod", [(float)levels], 1)], ("fmod", 1L));
-            codes = g.AddNode("Reshape", [masked, g.AddInitializer("dq_shape", [-1L, p], 2)]);
+            var bits = g.AddNode("Mod", [g.AddNode("Floor", [g.AddNode("Div", [g.AddNode("Unsqueeze", [codeBytes, g.AddInitializer("axis2", [2L], 1)]),
+                g.AddInitializer("dq_pow", BytePowers(), 8)])]), g.AddInitializer("dq_two", [2f], 1)], ("fmod", 1L));        // [N, B, 8]
+            var powers = new float[q.Bits];
+            for (int j = 0; j < q.Bits; j++) powers[j] = 1 << j;
+            var grouped = g.AddNode("Reshape", [bits, g.AddInitializer("dq_groups", [-1L, p, q.Bits], 3)]);
+            codes = g.AddNode("Reshape", [g.AddNode("MatMul", [grouped, g.AddInitializer("dq_code_powers", powers, q.Bits, 1)]),
+                g.AddInitializer("dq_shape", [-1L, p], 2)]);
         }
         var y = g.AddNode("Mul", [g.AddNode("Gather", [g.AddInitializer("dq_levels", q.LevelsSingle, levels), g.AddNode("Cast", [codes], ("to", Int64))]), factor]);
         // x = R^T y = D_1 H D_2 H ... y with normalised factors.
@@ -103,6 +111,8 @@ internal static class QuantizationOnnx
             x = g.AddNode("Slice", [x, g.AddInitializer("dq_xstart", [0L], 1), g.AddInitializer("dq_xend", [(long)d], 1), axis1]);
         return q.Centered ? g.AddNode("Add", [x, g.AddInitializer("dq_mean", q.Mean, d)]) : x;
     }
+
+    private static float[] BytePowers() => [1, 2, 4, 8, 16, 32, 64, 128];
 
     /// <summary>The n x n Sylvester Hadamard matrix with ±1 entries, row-major.</summary>
     private static double[] Hadamard(int n)

@@ -11,13 +11,13 @@ public readonly record struct QuantizedHit(long Id, float Score);
 
 /// <summary>
 /// A flat, in-memory index of quantized embeddings (<see cref="EmbeddingQuantizer"/> codes) with top-k search by
-/// asymmetric inner products: a float query against the codes, with the scan kernels of each bit width (1 bit:
-/// bit-sliced query and popcount; 2 and 4 bits: FastScan in-register tables over blocks of 32 vectors; 8 bits:
-/// uint8 x int16 dot products). Optionally keeps the float vectors to re-rank the best k·r candidates exactly.
+/// asymmetric inner products: a float query against the codes, with the scan kernels of each bit width (1 to 4 bits:
+/// FastScan in-register tables over blocks of 32 vectors; 8 bits: uint8 x int16 dot products, VNNI where present).
+/// Optionally keeps the float vectors to re-rank the best k·r candidates exactly.
 /// </summary>
 /// <remarks>
 /// <para>Scores estimate &lt;x, q&gt; = f &lt;ĉ, R (q - μ)&gt; + g + &lt;μ, q&gt;, with the rotated query quantized per
-/// scan (4 bits at 1 bit, 8 bits per table at 2 and 4 bits, int16 at 8 bits), so for cosine search add
+/// scan (8 bits per table entry at 1 to 4 bits, int16 at 8 bits), so for cosine search add
 /// L2-normalised vectors and queries.</para>
 /// <para>Searches may run on any number of threads at once; <see cref="Add"/> and <see cref="AddCodes"/> take an
 /// exclusive lock, so they wait for running searches and searches wait for them.</para>
@@ -58,7 +58,7 @@ public sealed partial class QuantizedIndex
         get { _lock.EnterReadLock(); try { return _count; } finally { _lock.ExitReadLock(); } }
     }
 
-    private bool Blocked => Quantizer.Bits is 2 or 4;
+    private bool Blocked => Quantizer.Bits != 8;
 
     /// <summary>Encodes and adds row-major vectors.</summary>
     /// <param name="vectors">n x <see cref="EmbeddingQuantizer.Dimension"/> finite values.</param>
@@ -267,12 +267,28 @@ public sealed partial class QuantizedIndex
     private void Scan(float[] rotated, float constant, TopKHeap heap, Func<long, bool>? filter, QuantizedScan.Path path)
         => ScanScores(rotated, constant, path, (start, scores) =>
         {
+            // A later position never displaces an equal score, so scores at or below the heap's worst are skipped.
+            float worst = heap.Worst;
+            if (TensorPrimitives.Max(scores) <= worst) return;
             for (int i = 0; i < scores.Length; i++)
-                if (filter is null || filter(_ids[start + i]))
+                if (scores[i] > worst && (filter is null || filter(_ids[start + i])))
+                {
                     heap.Offer(scores[i], start + i);
+                    worst = heap.Worst;
+                }
         });
 
     private delegate void ScoreSink(int start, ReadOnlySpan<float> scores);
+
+    /// <summary>scores = f e + g + <paramref name="constant"/> for the chunk at <paramref name="start"/>, then the sink.</summary>
+    private void Finish(Span<float> e, int start, float constant, ScoreSink sink)
+    {
+        int n = e.Length;
+        TensorPrimitives.Multiply(e, _factors.AsSpan(start, n), e);
+        TensorPrimitives.Add(e, _offsets.AsSpan(start, n), e);
+        TensorPrimitives.Add(e, constant, e);
+        sink(start, e);
+    }
 
     /// <summary>Scores the stored vectors chunk by chunk, calling <paramref name="sink"/> with each chunk's scores.</summary>
     private void ScanScores(float[] r, float constant, QuantizedScan.Path path, ScoreSink sink)
@@ -282,82 +298,61 @@ public sealed partial class QuantizedIndex
         const int chunk = 1024;
         var scores = new float[chunk];
         var a = new int[chunk];
-        var b = new int[chunk];
         switch (q.Bits)
         {
-            case 1:
+            case 1 or 2 or 3 or 4:
             {
-                // r_i ≈ lo + step u_i, u_i in 0..15; <ĉ, r> = 2 Σ_{b=1} r_i - Σ r_i.
-                float lo = TensorPrimitives.Min(r), hi = TensorPrimitives.Max(r);
-                float step = hi > lo ? (hi - lo) / 15 : 1;
-                var planes = new byte[4 * cb];
-                long sumU = 0;
-                for (int i = 0; i < p; i++)
-                {
-                    int u = Math.Clamp((int)MathF.Round((r[i] - lo) / step), 0, 15);
-                    sumU += u;
-                    for (int j = 0; j < 4; j++)
-                        if ((u >> j & 1) != 0) planes[j * cb + i / 8] |= (byte)(1 << (i % 8));
-                }
-                double sumR = p * (double)lo + step * (double)sumU;
-                for (int start = 0; start < _count; start += chunk)
-                {
-                    int n = Math.Min(chunk, _count - start);
-                    QuantizedScan.ScanBits(_codes.AsSpan(start * cb, n * cb), cb, n, planes, a, b, path);
-                    for (int i = 0; i < n; i++)
-                    {
-                        double e = 2 * (lo * (double)a[i] + step * (double)b[i]) - sumR;
-                        scores[i] = (float)(_factors[start + i] * e + _offsets[start + i] + constant);
-                    }
-                    sink(start, scores.AsSpan(0, n));
-                }
-                break;
-            }
-            case 2 or 4:
-            {
-                int nibbles = 2 * cb, perNibble = 4 / q.Bits;
+                // FastScan over the code's nibbles: table g holds, for each of its 16 values, the nibble's part of
+                // <ĉ, r>. With b dividing 4 a nibble holds 4 / b whole codes; a 3-bit code straddles nibbles, and its
+                // additive levels (level = L_0 + Σ_j bit_j w_j) let each nibble hold its bits' share.
+                int nibbles = 2 * cb, bitsPer = q.Bits;
                 var levels = q.LevelsSingle;
                 var values = new float[nibbles * 16];
                 var mins = new float[nibbles];
+                bool whole = 4 % bitsPer == 0;
+                var weights = new float[bitsPer];
+                for (int j = 0; j < bitsPer; j++) weights[j] = levels[1 << j] - levels[0];
                 float range = 0;
                 for (int g = 0; g < nibbles; g++)
                 {
                     for (int n = 0; n < 16; n++)
                     {
                         float v = 0;
-                        for (int c = 0; c < perNibble; c++)
-                            v += levels[(n >> (c * q.Bits)) & ((1 << q.Bits) - 1)] * r[g * perNibble + c];
+                        if (whole)
+                            for (int c = 0, per = 4 / bitsPer; c < per; c++)
+                                v += levels[(n >> (c * bitsPer)) & ((1 << bitsPer) - 1)] * r[g * per + c];
+                        else
+                            for (int t = 0; t < 4; t++)
+                                if ((n >> t & 1) != 0) v += weights[(4 * g + t) % bitsPer] * r[(4 * g + t) / bitsPer];
                         values[g * 16 + n] = v;
                     }
                     var cell = values.AsSpan(g * 16, 16);
                     mins[g] = TensorPrimitives.Min(cell);
                     range = Math.Max(range, TensorPrimitives.Max(cell) - mins[g]);
                 }
-                int top = Math.Min(255, 65535 / nibbles);
+                const int top = 255;
                 float step = range > 0 ? range / top : 1;
                 var lut = new byte[nibbles * 16];
                 for (int g = 0; g < nibbles; g++)
                     for (int n = 0; n < 16; n++)
                         lut[g * 16 + n] = (byte)Math.Clamp((int)MathF.Round((values[g * 16 + n] - mins[g]) / step), 0, top);
-                double bias = 0;
+                double bias = whole ? 0 : levels[0] * (double)TensorPrimitives.Sum(r);
                 foreach (var m in mins) bias += m;
                 int blockBytes = QuantizedScan.Block * cb;
-                Span<int> sums = stackalloc int[QuantizedScan.Block];
                 for (int start = 0; start < _count; start += chunk)
                 {
                     int n = Math.Min(chunk, _count - start);
+                    // Whole blocks: the index's capacity is a multiple of the block, and the padding vectors are ignored.
                     for (int v0 = 0; v0 < n; v0 += QuantizedScan.Block)
                     {
                         int block = (start + v0) / QuantizedScan.Block;
-                        QuantizedScan.ScanBlock(_codes.AsSpan(block * blockBytes, blockBytes), lut, nibbles, sums, path);
-                        int m = Math.Min(QuantizedScan.Block, n - v0);
-                        for (int i = 0; i < m; i++)
-                        {
-                            int v = start + v0 + i;
-                            scores[v0 + i] = (float)(_factors[v] * (step * (double)sums[i] + bias) + _offsets[v] + constant);
-                        }
+                        QuantizedScan.ScanBlock(_codes.AsSpan(block * blockBytes, blockBytes), lut, nibbles, a.AsSpan(v0, QuantizedScan.Block), path);
                     }
-                    sink(start, scores.AsSpan(0, n));
+                    var e = scores.AsSpan(0, n);
+                    TensorPrimitives.ConvertTruncating<int, float>(a.AsSpan(0, n), e);
+                    TensorPrimitives.Multiply(e, step, e);
+                    TensorPrimitives.Add(e, (float)bias, e);
+                    Finish(e, start, constant, sink);
                 }
                 break;
             }
@@ -375,12 +370,11 @@ public sealed partial class QuantizedIndex
                 {
                     int n = Math.Min(chunk, _count - start);
                     QuantizedScan.ScanBytes(_codes.AsSpan(start * cb, n * cb), cb, n, rq, a, path);
-                    for (int i = 0; i < n; i++)
-                    {
-                        double e = step8 * s * (a[i] - 127.5 * sumQ);
-                        scores[i] = (float)(_factors[start + i] * e + _offsets[start + i] + constant);
-                    }
-                    sink(start, scores.AsSpan(0, n));
+                    var e = scores.AsSpan(0, n);
+                    TensorPrimitives.ConvertTruncating<int, float>(a.AsSpan(0, n), e);
+                    TensorPrimitives.Add(e, (float)(-127.5 * sumQ), e);
+                    TensorPrimitives.Multiply(e, (float)(step8 * s), e);
+                    Finish(e, start, constant, sink);
                 }
                 break;
             }

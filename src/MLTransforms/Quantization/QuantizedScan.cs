@@ -12,130 +12,28 @@ namespace MLTransforms.Quantization;
 /// fallback return identical values (the tests compare them).
 /// </summary>
 /// <remarks>
-/// <para>1 bit (RaBitQ's bit-sliced query): the rotated query is quantized to 4 bits, u_i in 0..15, and split into
-/// four bit planes; for a code b, Σ_{b_i = 1} u_i = Σ_j 2^j popcount(b AND plane_j), 64 coordinates per popcount.</para>
-/// <para>2 and 4 bits (FastScan): codes are stored in blocks of 32 vectors, one nibble per vector and position
-/// (4 bits: one coordinate; 2 bits: two), 16 bytes per position; a per-position table of 16 uint8 partial scores
-/// sits in a register and one byte shuffle scores 16 vectors (Vector512: 4 positions, Vector256: 2 positions per
-/// instruction), accumulated in uint16 lanes (tables scaled so no lane can overflow).</para>
-/// <para>8 bits: uint8 codes (widened) times an int16 query, summed in int32 (AVX-512BW or AVX2 16-bit
-/// multiply-add, else scalar); an int16 query keeps the query's rounding error far below the codes'.</para>
+/// <para>1 to 4 bits (FastScan, the batch scan of RaBitQ and of FAISS's PQ4 fast scan): codes are stored in blocks of
+/// 32 vectors, one nibble per vector and position (4 bits of the code's bit stream: four 1-bit, two 2-bit or one
+/// 4-bit code, or a 3-bit code's share), 16 bytes per position; a per-position table of 16 uint8 partial scores sits
+/// in a register and one byte shuffle scores 16 vectors (Vector512: 4 positions, Vector256: 2 positions per
+/// instruction), accumulated in uint16 lanes that are flushed to int32 every 256 steps, so tables use all 8 bits.
+/// This replaced the bit-sliced 1-bit scan (a 4-bit query, AND + popcount): with .NET's lack of a vector popcount it
+/// ran at half the speed, with a coarser query.</para>
+/// <para>8 bits: uint8 codes times an int16 query, summed in int32: with AVX-VNNI, the query split as 128 h + l (h
+/// int8, l in 0..127) and two uint8 x int8 dot-product instructions per 32 codes; else AVX-512BW or AVX2 16-bit
+/// multiply-add of the widened codes; else scalar. An int16 query keeps the query's rounding error far below the
+/// codes'.</para>
 /// </remarks>
 internal static class QuantizedScan
 {
-    internal enum Path { Scalar, Simd }
+    /// <summary>Kernel choice: the fastest the machine has (Simd), or one forced for tests: scalar, AVX2 or AVX-512BW
+    /// (both without VNNI; a forced path the machine lacks falls back to the next narrower one).</summary>
+    internal enum Path { Scalar, Simd, Avx2, Avx512 }
 
     /// <summary>Vectors per FastScan block.</summary>
     public const int Block = 32;
 
-    // ---- 1 bit ----
-
-    /// <summary>Per vector: popcount(b) and Σ_j 2^j popcount(b AND plane_j) over the code bytes.</summary>
-    public static void ScanBits(ReadOnlySpan<byte> codes, int codeBytes, int count, ReadOnlySpan<byte> planes, Span<int> ones, Span<int> weighted,
-        Path path = Path.Simd)
-    {
-        if (path == Path.Simd && Avx512BW.IsSupported && codeBytes % 64 == 0)
-        {
-            ScanBits512(codes, codeBytes, count, planes, ones, weighted);
-            return;
-        }
-        int words = codeBytes / 8;
-        var p0 = MemoryMarshal.Cast<byte, ulong>(planes[..(words * 8)]);
-        var p1 = MemoryMarshal.Cast<byte, ulong>(planes.Slice(codeBytes, words * 8));
-        var p2 = MemoryMarshal.Cast<byte, ulong>(planes.Slice(2 * codeBytes, words * 8));
-        var p3 = MemoryMarshal.Cast<byte, ulong>(planes.Slice(3 * codeBytes, words * 8));
-        for (int v = 0; v < count; v++)
-        {
-            var code = codes.Slice(v * codeBytes, codeBytes);
-            var w = MemoryMarshal.Cast<byte, ulong>(code[..(words * 8)]);
-            int pc = 0, s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-            for (int k = 0; k < w.Length; k++)
-            {
-                ulong b = w[k];
-                pc += BitOperations.PopCount(b);
-                s0 += BitOperations.PopCount(b & p0[k]);
-                s1 += BitOperations.PopCount(b & p1[k]);
-                s2 += BitOperations.PopCount(b & p2[k]);
-                s3 += BitOperations.PopCount(b & p3[k]);
-            }
-            for (int k = words * 8; k < codeBytes; k++)
-            {
-                uint b = code[k];
-                pc += BitOperations.PopCount(b);
-                s0 += BitOperations.PopCount(b & planes[k]);
-                s1 += BitOperations.PopCount(b & planes[codeBytes + k]);
-                s2 += BitOperations.PopCount(b & planes[2 * codeBytes + k]);
-                s3 += BitOperations.PopCount(b & planes[3 * codeBytes + k]);
-            }
-            ones[v] = pc;
-            weighted[v] = s0 + 2 * s1 + 4 * s2 + 8 * s3;
-        }
-    }
-
-    /// <summary>
-    /// <see cref="ScanBits"/> 64 code bytes at a time. .NET has no vector popcount, so each byte's count comes from a
-    /// 16-entry nibble table (two byte shuffles), the four plane counts are weighted within the byte (at most 120), and
-    /// SumAbsoluteDifferences against zero adds the bytes into 64-bit lanes.
-    /// </summary>
-    private static void ScanBits512(ReadOnlySpan<byte> codes, int codeBytes, int count, ReadOnlySpan<byte> planes, Span<int> ones, Span<int> weighted)
-    {
-        var table = Vector512.Create(
-            (byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
-            0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
-        var nibble = Vector512.Create((byte)0x0F);
-        int chunks = codeBytes / 64;
-        ref byte c = ref MemoryMarshal.GetReference(codes);
-        ref byte q = ref MemoryMarshal.GetReference(planes);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        Vector512<byte> Count(Vector512<byte> x)
-            => Avx512BW.Shuffle(table, x & nibble) + Avx512BW.Shuffle(table, Vector512.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & nibble);
-
-        if (chunks == 1)
-        {
-            // 512-bit codes (384-d and 512-d embeddings): the planes stay in registers.
-            var p0 = Vector512.LoadUnsafe(ref q);
-            var p1 = Vector512.LoadUnsafe(ref q, 64);
-            var p2 = Vector512.LoadUnsafe(ref q, 128);
-            var p3 = Vector512.LoadUnsafe(ref q, 192);
-            for (int v = 0; v < count; v++)
-            {
-                var b = Vector512.LoadUnsafe(ref c, (nuint)((long)v * 64));
-                var w = Count(b & p3);
-                w = w + w + Count(b & p2);
-                w = w + w + Count(b & p1);
-                w = w + w + Count(b & p0);
-                ones[v] = (int)Vector512.Sum(Avx512BW.SumAbsoluteDifferences(Count(b), Vector512<byte>.Zero).AsUInt64());
-                weighted[v] = (int)Vector512.Sum(Avx512BW.SumAbsoluteDifferences(w, Vector512<byte>.Zero).AsUInt64());
-            }
-            return;
-        }
-        for (int v = 0; v < count; v++)
-        {
-            var sumOnes = Vector512<ulong>.Zero;
-            var sumWeighted = Vector512<ulong>.Zero;
-            for (int k = 0; k < chunks; k++)
-            {
-                nuint at = (nuint)(k * 64);
-                var b = Vector512.LoadUnsafe(ref c, (nuint)((long)v * codeBytes) + at);
-                var p0 = Vector512.LoadUnsafe(ref q, at);
-                var p1 = Vector512.LoadUnsafe(ref q, (nuint)codeBytes + at);
-                var p2 = Vector512.LoadUnsafe(ref q, (nuint)(2 * codeBytes) + at);
-                var p3 = Vector512.LoadUnsafe(ref q, (nuint)(3 * codeBytes) + at);
-                // 8 c3 + 4 c2 + 2 c1 + c0 per byte, by doubling.
-                var w = Count(b & p3);
-                w = w + w + Count(b & p2);
-                w = w + w + Count(b & p1);
-                w = w + w + Count(b & p0);
-                sumOnes += Avx512BW.SumAbsoluteDifferences(Count(b), Vector512<byte>.Zero).AsUInt64();
-                sumWeighted += Avx512BW.SumAbsoluteDifferences(w, Vector512<byte>.Zero).AsUInt64();
-            }
-            ones[v] = (int)Vector512.Sum(sumOnes);
-            weighted[v] = (int)Vector512.Sum(sumWeighted);
-        }
-    }
-
-    // ---- 2 and 4 bits: FastScan ----
+    // ---- 1 to 4 bits: FastScan ----
 
     /// <summary>Sets vector <paramref name="v"/> (of its block) of a block's bytes to <paramref name="code"/>.</summary>
     public static void SetNibbles(Span<byte> block, int v, ReadOnlySpan<byte> code)
@@ -165,9 +63,10 @@ internal static class QuantizedScan
     /// <summary>Scores the 32 vectors of one block: <paramref name="sums"/>[v] = Σ_g lut[g * 16 + nibble_g(v)].</summary>
     public static void ScanBlock(ReadOnlySpan<byte> block, ReadOnlySpan<byte> lut, int nibbles, Span<int> sums, Path path = Path.Simd)
     {
-        if (path == Path.Simd && Avx512BW.IsSupported && nibbles % 4 == 0)
+        if (sums.Length < Block) throw new ArgumentException($"Expected room for {Block} sums.", nameof(sums));
+        if (path is Path.Simd or Path.Avx512 && Avx512BW.IsSupported && nibbles % 4 == 0)
             ScanBlock512(block, lut, nibbles, sums);
-        else if (path == Path.Simd && Avx2.IsSupported && nibbles % 2 == 0)
+        else if (path != Path.Scalar && Avx2.IsSupported && nibbles % 2 == 0)
             ScanBlock256(block, lut, nibbles, sums);
         else
             ScanBlockScalar(block, lut, nibbles, sums);
@@ -184,82 +83,91 @@ internal static class QuantizedScan
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <summary>Steps one lane may add before its uint16 accumulators are flushed: 256 table entries of at most 255
+    /// stay below 2^16, so every table may use the full byte range.</summary>
+    private const int SegmentSteps = 256;
+
     private static void ScanBlock256(ReadOnlySpan<byte> block, ReadOnlySpan<byte> lut, int nibbles, Span<int> sums)
     {
         ref byte b0 = ref MemoryMarshal.GetReference(block);
         ref byte l0 = ref MemoryMarshal.GetReference(lut);
         var mask = Vector256.Create((byte)15);
-        Vector256<ushort> loEven = default, loOdd = default, hiEven = default, hiOdd = default;
-        for (int g = 0; g < nibbles; g += 2)
+        Vector256<int> t0 = default, t1 = default, t2 = default, t3 = default;
+        for (int segment = 0; segment < nibbles; segment += 2 * SegmentSteps)
         {
-            var data = Vector256.LoadUnsafe(ref b0, (nuint)(g * 16));
-            var table = Vector256.LoadUnsafe(ref l0, (nuint)(g * 16));
-            var lo = Avx2.Shuffle(table, data & mask).AsUInt16();
-            var hi = Avx2.Shuffle(table, Avx2.ShiftRightLogical(data.AsUInt16(), 4).AsByte() & mask).AsUInt16();
-            loEven += lo; loOdd += lo >>> 8;
-            hiEven += hi; hiOdd += hi >>> 8;
+            int end = Math.Min(nibbles, segment + 2 * SegmentSteps);
+            Vector256<ushort> loEven = default, loOdd = default, hiEven = default, hiOdd = default;
+            for (int g = segment; g < end; g += 2)
+            {
+                var data = Vector256.LoadUnsafe(ref b0, (nuint)(g * 16));
+                var table = Vector256.LoadUnsafe(ref l0, (nuint)(g * 16));
+                var lo = Avx2.Shuffle(table, data & mask).AsUInt16();
+                var hi = Avx2.Shuffle(table, Avx2.ShiftRightLogical(data.AsUInt16(), 4).AsByte() & mask).AsUInt16();
+                loEven += lo; loOdd += lo >>> 8;
+                hiEven += hi; hiOdd += hi >>> 8;
+            }
+            var (a, b) = Interleave(SumLanes(loEven - (loOdd << 8)), SumLanes(loOdd));
+            var (c, d) = Interleave(SumLanes(hiEven - (hiOdd << 8)), SumLanes(hiOdd));
+            t0 += a; t1 += b; t2 += c; t3 += d;
         }
-        Finish(loEven.AsUInt16(), loOdd, 2, sums, 0);
-        Finish(hiEven, hiOdd, 2, sums, 16);
+        Store(sums, t0, t1, t2, t3);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void ScanBlock512(ReadOnlySpan<byte> block, ReadOnlySpan<byte> lut, int nibbles, Span<int> sums)
     {
         ref byte b0 = ref MemoryMarshal.GetReference(block);
         ref byte l0 = ref MemoryMarshal.GetReference(lut);
         var mask = Vector512.Create((byte)15);
-        Vector512<ushort> loEven = default, loOdd = default, hiEven = default, hiOdd = default;
-        for (int g = 0; g < nibbles; g += 4)
+        Vector256<int> t0 = default, t1 = default, t2 = default, t3 = default;
+        for (int segment = 0; segment < nibbles; segment += 4 * SegmentSteps)
         {
-            var data = Vector512.LoadUnsafe(ref b0, (nuint)(g * 16));
-            var table = Vector512.LoadUnsafe(ref l0, (nuint)(g * 16));
-            var lo = Avx512BW.Shuffle(table, data & mask).AsUInt16();
-            var hi = Avx512BW.Shuffle(table, Avx512BW.ShiftRightLogical(data.AsUInt16(), 4).AsByte() & mask).AsUInt16();
-            loEven += lo; loOdd += lo >>> 8;
-            hiEven += hi; hiOdd += hi >>> 8;
+            int end = Math.Min(nibbles, segment + 4 * SegmentSteps);
+            Vector512<ushort> loEven = default, loOdd = default, hiEven = default, hiOdd = default;
+            for (int g = segment; g < end; g += 4)
+            {
+                var data = Vector512.LoadUnsafe(ref b0, (nuint)(g * 16));
+                var table = Vector512.LoadUnsafe(ref l0, (nuint)(g * 16));
+                var lo = Avx512BW.Shuffle(table, data & mask).AsUInt16();
+                var hi = Avx512BW.Shuffle(table, Avx512BW.ShiftRightLogical(data.AsUInt16(), 4).AsByte() & mask).AsUInt16();
+                loEven += lo; loOdd += lo >>> 8;
+                hiEven += hi; hiOdd += hi >>> 8;
+            }
+            var (a, b) = Interleave(SumLanes(loEven - (loOdd << 8)), SumLanes(loOdd));
+            var (c, d) = Interleave(SumLanes(hiEven - (hiOdd << 8)), SumLanes(hiOdd));
+            t0 += a; t1 += b; t2 += c; t3 += d;
         }
-        Finish(loEven, loOdd, sums, 0);
-        Finish(hiEven, hiOdd, sums, 16);
+        Store(sums, t0, t1, t2, t3);
     }
 
-    /// <summary>Lane j of 128-bit lane L holds vectors 2j (even byte) and 2j + 1 (odd byte) of its half-block;
-    /// even = accEven - 256 accOdd (mod 2^16), odd = accOdd; the lanes' partial sums are added.</summary>
-    private static void Finish(Vector256<ushort> even, Vector256<ushort> odd, int lanes, Span<int> sums, int first)
+    // An accumulator's uint16 j of 128-bit lane L holds vector 2j (even = accEven - 256 accOdd, mod 2^16) or 2j + 1
+    // (odd = accOdd) of its half-block at positions L, L + lanes, ...; the lanes are widened and added.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> SumLanes(Vector512<ushort> x)
     {
-        Span<ushort> e = stackalloc ushort[16], o = stackalloc ushort[16];
-        even.CopyTo(e);
-        odd.CopyTo(o);
-        for (int j = 0; j < 8; j++)
-        {
-            int se = 0, so = 0;
-            for (int l = 0; l < lanes; l++)
-            {
-                se += (ushort)(e[l * 8 + j] - (o[l * 8 + j] << 8));
-                so += o[l * 8 + j];
-            }
-            sums[first + 2 * j] = se;
-            sums[first + 2 * j + 1] = so;
-        }
+        var pairs = Vector512.WidenLower(x) + Vector512.WidenUpper(x);
+        return (pairs.GetLower() + pairs.GetUpper()).AsInt32();
     }
 
-    private static void Finish(Vector512<ushort> even, Vector512<ushort> odd, Span<int> sums, int first)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> SumLanes(Vector256<ushort> x) => (Vector256.WidenLower(x) + Vector256.WidenUpper(x)).AsInt32();
+
+    /// <summary>Even-vector sums e0..e7 and odd o0..o7 into vector order: (e0 o0 .. e3 o3), (e4 o4 .. e7 o7).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<int> First, Vector256<int> Second) Interleave(Vector256<int> even, Vector256<int> odd)
     {
-        Span<ushort> e = stackalloc ushort[32], o = stackalloc ushort[32];
-        even.CopyTo(e);
-        odd.CopyTo(o);
-        for (int j = 0; j < 8; j++)
-        {
-            int se = 0, so = 0;
-            for (int l = 0; l < 4; l++)
-            {
-                se += (ushort)(e[l * 8 + j] - (o[l * 8 + j] << 8));
-                so += o[l * 8 + j];
-            }
-            sums[first + 2 * j] = se;
-            sums[first + 2 * j + 1] = so;
-        }
+        var lo = Avx2.UnpackLow(even, odd);
+        var hi = Avx2.UnpackHigh(even, odd);
+        return (Avx2.Permute2x128(lo, hi, 0x20), Avx2.Permute2x128(lo, hi, 0x31));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Span<int> sums, Vector256<int> t0, Vector256<int> t1, Vector256<int> t2, Vector256<int> t3)
+    {
+        ref int s = ref MemoryMarshal.GetReference(sums);
+        t0.StoreUnsafe(ref s);
+        t1.StoreUnsafe(ref s, 8);
+        t2.StoreUnsafe(ref s, 16);
+        t3.StoreUnsafe(ref s, 24);
     }
 
     // ---- 8 bits ----
@@ -268,20 +176,38 @@ internal static class QuantizedScan
     /// and an int16 query (|query_i| small enough that no int32 sum overflows: see <see cref="QueryRange"/>).</summary>
     public static void ScanBytes(ReadOnlySpan<byte> codes, int codeBytes, int count, ReadOnlySpan<short> query, Span<int> sums, Path path = Path.Simd)
     {
+        // The VNNI split of the query: q = 128 h + l, h = q >> 7 in -128..127 (|q| < 2^14), l = q & 127.
+        Span<sbyte> high = query.Length <= 4096 ? stackalloc sbyte[query.Length] : new sbyte[query.Length];
+        Span<sbyte> low = query.Length <= 4096 ? stackalloc sbyte[query.Length] : new sbyte[query.Length];
+        for (int i = 0; i < query.Length; i++) { high[i] = (sbyte)(query[i] >> 7); low[i] = (sbyte)(query[i] & 127); }
         for (int v = 0; v < count; v++)
-            sums[v] = Dot(codes.Slice(v * codeBytes, codeBytes), query, path);
+            sums[v] = Dot(codes.Slice(v * codeBytes, codeBytes), query, high, low, path);
     }
 
     /// <summary>The largest |query_i| for which Σ 255 |query_i| over <paramref name="length"/> values fits in int32.</summary>
     public static int QueryRange(int length) => (int)Math.Min(16383, int.MaxValue / (255L * length));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Dot(ReadOnlySpan<byte> code, ReadOnlySpan<short> query, Path path)
+    private static int Dot(ReadOnlySpan<byte> code, ReadOnlySpan<short> query, ReadOnlySpan<sbyte> high, ReadOnlySpan<sbyte> low, Path path)
     {
         int n = code.Length, i = 0, s = 0;
         ref byte c0 = ref MemoryMarshal.GetReference(code);
         ref short q0 = ref MemoryMarshal.GetReference(query);
-        if (path == Path.Simd && Avx512BW.IsSupported && n >= 32)
+        if (path == Path.Simd && AvxVnni.IsSupported && n >= 32)
+        {
+            // Σ c q = 128 Σ c h + Σ c l, each in exact int32 (no saturation in vpdpbusd).
+            ref sbyte h0 = ref MemoryMarshal.GetReference(high);
+            ref sbyte l0 = ref MemoryMarshal.GetReference(low);
+            Vector256<int> accHigh = default, accLow = default;
+            for (; i + 32 <= n; i += 32)
+            {
+                var c = Vector256.LoadUnsafe(ref c0, (nuint)i);
+                accHigh = AvxVnni.MultiplyWideningAndAdd(accHigh, c, Vector256.LoadUnsafe(ref h0, (nuint)i));
+                accLow = AvxVnni.MultiplyWideningAndAdd(accLow, c, Vector256.LoadUnsafe(ref l0, (nuint)i));
+            }
+            s = 128 * Vector256.Sum(accHigh) + Vector256.Sum(accLow);
+        }
+        else if (path is Path.Simd or Path.Avx512 && Avx512BW.IsSupported && n >= 32)
         {
             Vector512<int> acc0 = default, acc1 = default;
             for (; i + 64 <= n; i += 64)
@@ -293,7 +219,7 @@ internal static class QuantizedScan
                 acc0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref c0, (nuint)i)), Vector512.LoadUnsafe(ref q0, (nuint)i));
             s = Vector512.Sum(acc0 + acc1);
         }
-        else if (path == Path.Simd && Avx2.IsSupported && n >= 16)
+        else if (path != Path.Scalar && Avx2.IsSupported && n >= 16)
         {
             Vector256<int> acc = default;
             for (; i + 16 <= n; i += 16)

@@ -6,7 +6,7 @@ namespace MLTransforms.Tests.Quantization;
 
 public class QuantizationOnnxTests
 {
-    public static TheoryData<int, int> Cases => new() { { 1, 384 }, { 2, 384 }, { 4, 384 }, { 8, 100 }, { 4, 37 }, { 1, 64 } };
+    public static TheoryData<int, int> Cases => new() { { 1, 384 }, { 2, 384 }, { 3, 384 }, { 4, 384 }, { 8, 100 }, { 4, 37 }, { 3, 37 }, { 1, 64 } };
 
     /// <summary>Thousands of random vectors (and hard cases: the mean itself, grid ties, one-hot and constant vectors):
     /// ONNX Runtime's code bytes equal C#'s exactly; the scalars agree to float rounding.</summary>
@@ -53,6 +53,7 @@ public class QuantizationOnnxTests
 
     [Theory]
     [InlineData(1)]
+    [InlineData(3)]
     [InlineData(4)]
     [InlineData(8)]
     public void OnnxDecoderMatchesCSharp(int bits)

@@ -11,6 +11,9 @@ internal sealed class TopKHeap(int k)
     /// <summary>Entries held: min(k, offers).</summary>
     public int Count => _n;
 
+    /// <summary>The score an offer must beat to enter: the root's once the heap is full, else negative infinity.</summary>
+    public float Worst => _n < _s.Length ? float.NegativeInfinity : _s[0];
+
     // Worse = lower score, or equal score and higher index (so ties keep the lower index).
     private bool Worse(int a, int b) => _s[a] < _s[b] || (_s[a] == _s[b] && _i[a] > _i[b]);
 
