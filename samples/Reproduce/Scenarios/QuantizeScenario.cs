@@ -47,9 +47,9 @@ public sealed class QuantizeSettings : ScenarioSettings
     [DefaultValue(1)]
     public int Seeds { get; init; } = 1;
 
-    /// <summary>Also measure the codebooks with a float query: Lloyd–Max and extended RaBitQ.</summary>
+    /// <summary>Also measure without error shaping, and the codebooks with a float query: Lloyd–Max and extended RaBitQ.</summary>
     [CommandOption("--compare-codebooks")]
-    [Description("Also score Lloyd–Max codes and extended RaBitQ codes (uniform grid, per-vector scale) with the float query, at 2 bits and more")]
+    [Description("Also run without error shaping, and score those Lloyd–Max codes and extended RaBitQ codes (uniform grid, per-vector scale) with the float query, at 2 bits and more")]
     public bool CompareCodebooks { get; init; }
 
     /// <summary>JSON Lines output.</summary>
@@ -215,15 +215,24 @@ public sealed class QuantizeScenario : Scenario<QuantizeSettings>
                     var rr = Score(q => index.Search(queries.Row(q), k, settings.Rerank).Select(h => (int)h.Id).ToArray());
                     perSeed.Add(new Row(model, $"centre + rotation + codebook, re-rank top {k * settings.Rerank}", bits, quantizer.BytesPerVector, rr.Recall, rr.Ndcg, encode, null));
                 }
-                if (settings.CompareCodebooks && bits >= 2)
+                if (settings.CompareCodebooks)
                 {
-                    // The same codes scored with the float query (no scan), against extended RaBitQ's codes on the same rotation.
-                    var (lloyd, lloydConstant) = DecodeAll(quantizer, corpus);
-                    var fl = Score(q => TopByEstimate(queries.Row(q), lloyd, lloydConstant, n, d, k));
-                    perSeed.Add(new Row(model, "centre + rotation + codebook, float query", bits, quantizer.BytesPerVector, fl.Recall, fl.Ndcg, null, null));
-                    var (ext, extConstant) = ExtendedRaBitQ(quantizer, corpus, bits);
-                    var er = Score(q => TopByEstimate(queries.Row(q), ext, extConstant, n, d, k));
-                    perSeed.Add(new Row(model, "centre + rotation + extended RaBitQ, float query", bits, quantizer.BytesPerVector, er.Recall, er.Ndcg, null, null));
+                    // Without error shaping: the index, then (2 bits and up) the same codes scored with the float query
+                    // against extended RaBitQ's codes on the same rotation.
+                    var plain = EmbeddingQuantizer.Fit(corpus.Values, n, d, new EmbeddingQuantizerOptions { Bits = bits, Seed = seed, ShapingPasses = 0 });
+                    var plainIndex = new QuantizedIndex(plain);
+                    plainIndex.Add(corpus.Values);
+                    var ps = Score(q => plainIndex.Search(queries.Row(q), k).Select(h => (int)h.Id).ToArray());
+                    perSeed.Add(new Row(model, "centre + rotation + codebook, no shaping", bits, plain.BytesPerVector, ps.Recall, ps.Ndcg, null, null));
+                    if (bits >= 2)
+                    {
+                        var (lloyd, lloydConstant) = DecodeAll(plain, corpus);
+                        var fl = Score(q => TopByEstimate(queries.Row(q), lloyd, lloydConstant, n, d, k));
+                        perSeed.Add(new Row(model, "centre + rotation + codebook, no shaping, float query", bits, plain.BytesPerVector, fl.Recall, fl.Ndcg, null, null));
+                        var (ext, extConstant) = ExtendedRaBitQ(plain, corpus, bits);
+                        var er = Score(q => TopByEstimate(queries.Row(q), ext, extConstant, n, d, k));
+                        perSeed.Add(new Row(model, "centre + rotation + extended RaBitQ, no shaping, float query", bits, plain.BytesPerVector, er.Recall, er.Ndcg, null, null));
+                    }
                 }
             }
             foreach (var group in perSeed.GroupBy(x => x.Method))

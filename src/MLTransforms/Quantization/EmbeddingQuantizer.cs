@@ -20,6 +20,12 @@ namespace MLTransforms.Quantization;
 /// Lloyd–Max quantiser of N(0, 1); 3 bits: the best additive-level quantiser of N(0, 1); 8 bits: a uniform grid).
 /// Codes are packed as a little-endian bit stream: coordinate i takes bits i b .. i b + b - 1, so a 3-bit code may
 /// straddle two bytes.</para>
+/// <para><b>Error shaping into the padding</b> (<see cref="ShapingPasses"/>). Padded and rotated, a vector lies in a
+/// d-dimensional subspace S of R^p, and so does every rotated query, so the part of the code's error outside S never
+/// reaches a score. The encoder starts from the nearest cells and moves single coordinates to a neighbouring cell
+/// while that raises the cosine, within S, between the levels and y (see <c>Shape</c>), which pushes error into the
+/// p - d padded directions. At 384 dimensions (128 spare directions) it is worth 1.3 to 5.9 points of Recall@10 at
+/// 1 to 4 bits on SciFact.</para>
 /// <para><b>Correction scalars.</b> With ĉ the vector of codebook levels of the codes, the factor
 /// f = ||y||² / &lt;ĉ, y&gt; makes f &lt;ĉ, R q&gt; an estimate of &lt;x - μ, q&gt; for any query q that is exact
 /// when q = x - μ (RaBitQ's estimator, unbiased at 1 bit over the random rotation), and the offset
@@ -31,7 +37,10 @@ namespace MLTransforms.Quantization;
 /// precision, where every partial sum is an integer below 2^53 and therefore exact in any summation order, and each
 /// threshold test z_i &gt; t_j sqrt(p N) uses one correctly rounded square root and one product (N = the exact
 /// integer squared norm). The grid keeps the fitted input range 16 times below the exactness bound; an input beyond
-/// the bound is refused.</para>
+/// the bound is refused. Error shaping starts from these exact cells and repeats the same double operations in the
+/// same order on both routes; only its initial sums (P ĉ, &lt;ĉ, y&gt;, |P ĉ|²) may round differently in the last bit,
+/// and a move needs a relative gain of 1e-12, far above that rounding, so both routes make the same moves (the tests
+/// compare every code byte). A decision within 1e-16 of that margin could still differ; none has been seen.</para>
 /// <para>Instances are immutable and thread-safe.</para>
 /// </remarks>
 public sealed class EmbeddingQuantizer
@@ -43,8 +52,18 @@ public sealed class EmbeddingQuantizer
     private readonly float[] _levelsSingle;
     private readonly double[][] _signs;
     private readonly float _grid;
+    private readonly double[] _sortedLevels;
+    private readonly double[]? _projection;
+    private readonly double[]? _projectionDiagonal;
 
-    internal EmbeddingQuantizer(int dimension, int bits, int blocks, int seed, float[] mean, bool centered, int gridExponent)
+    /// <summary>The largest padded size that error shaping runs at (its projection is p² doubles: 32 MB at 2,048).</summary>
+    internal const int MaxShapedPaddedDimension = 2048;
+
+    /// <summary>A move must raise the shaping objective by this relative margin, so that C# and ONNX Runtime, whose
+    /// sums may round differently in the last bit, take the same moves.</summary>
+    internal const double ShapingMargin = 1 + 1e-12;
+
+    internal EmbeddingQuantizer(int dimension, int bits, int blocks, int seed, float[] mean, bool centered, int gridExponent, int shapingPasses)
     {
         SchemaChecks.CheckOption(QuantizationCodebook.IsSupported(bits), "Bits", bits, QuantizationCodebook.SupportedText);
         SchemaChecks.CheckOption(dimension is >= 8 and <= 1 << 16, nameof(dimension), dimension, "in 8..65536 (codes of fewer than 8 values do not fill a byte)");
@@ -70,6 +89,34 @@ public sealed class EmbeddingQuantizer
             for (int i = 0; i < PaddedDimension; i++) _signs[b][i] = s[i];
         }
         CodeBytes = PaddedDimension * bits / 8;
+        _sortedLevels = _cellCodes.Select(c => _levels[c]).ToArray();
+        SchemaChecks.CheckOption(shapingPasses is >= 0 and <= EmbeddingQuantizerOptions.MaxShapingPasses, "ShapingPasses", shapingPasses, $"in 0..{EmbeddingQuantizerOptions.MaxShapingPasses}");
+        ShapingPasses = PaddedDimension > dimension && PaddedDimension <= MaxShapedPaddedDimension ? shapingPasses : 0;
+        if (ShapingPasses > 0)
+            (_projection, _projectionDiagonal) = Projection();
+    }
+
+    /// <summary>P = R [I_d 0; 0 0] Rᵀ, the orthogonal projection onto the rotated inputs' subspace (p x p, symmetric),
+    /// exactly: R_u = (H D_B) ... (H D_1) has integer entries and R = R_u / p^(B/2), so each column R_u (zero-padded
+    /// (R_uᵀ e_i)) / p^B is computed in integers and scaled by a power of two.</summary>
+    private (double[] P, double[] Diagonal) Projection()
+    {
+        int p = PaddedDimension, d = Dimension;
+        var projection = new double[p * p];
+        var diagonal = new double[p];
+        double scale = Math.ScaleB(1.0, -BitOperations.Log2((uint)p) * _signs.Length);
+        var w = new double[p];
+        for (int i = 0; i < p; i++)
+        {
+            w.AsSpan().Clear();
+            w[i] = 1;
+            RotateTransposeExact(w);
+            w.AsSpan(d).Clear();
+            RotateExact(w);
+            TensorPrimitives.Multiply(w, scale, projection.AsSpan(i * p, p));
+            diagonal[i] = projection[i * p + i];
+        }
+        return (projection, diagonal);
     }
 
     /// <summary>Fits a quantizer on <paramref name="rows"/> row-major sample vectors: their mean (when
@@ -118,7 +165,7 @@ public sealed class EmbeddingQuantizer
         double target = Math.ScaleB(1.0, MaxGridLog2(dimension, p) - 4);
         int exponent = largest > 0 ? Math.ILogB(target / largest) : MaxGridLog2(dimension, p) - 4;
         exponent = Math.Clamp(exponent, -120, 120);
-        return new EmbeddingQuantizer(dimension, options.Bits, options.Blocks, seed, mean, options.Center, exponent);
+        return new EmbeddingQuantizer(dimension, options.Bits, options.Blocks, seed, mean, options.Center, exponent, options.ShapingPasses);
     }
 
     /// <summary>log2 of the largest grid value for which the unnormalised rotation (p² |q|) and the squared norm
@@ -141,6 +188,10 @@ public sealed class EmbeddingQuantizer
 
     /// <summary>The seed of the rotation's signs.</summary>
     public int Seed { get; }
+
+    /// <summary>Passes of error shaping into the padding (<see cref="EmbeddingQuantizerOptions.ShapingPasses"/>); 0 when
+    /// off, when the dimension is a power of two (no padding) or when the padded size exceeds 2,048.</summary>
+    public int ShapingPasses { get; }
 
     /// <summary>Whether the fitted mean is subtracted (false: <see cref="Mean"/> is zero).</summary>
     public bool Centered { get; }
@@ -191,7 +242,7 @@ public sealed class EmbeddingQuantizer
         CheckLength(vector.Length, Dimension, nameof(vector));
         CheckLength(code.Length, CodeBytes, nameof(code));
         SchemaChecks.CheckFinite(vector, nameof(vector), 0);
-        var scratch = new double[PaddedDimension];
+        var scratch = new double[EncodeScratchLength];
         var centered = new float[Dimension];
         EncodeUnchecked(vector, code, out factor, out offset, scratch, centered, "vector");
     }
@@ -209,7 +260,11 @@ public sealed class EmbeddingQuantizer
         codeRow[CodeBytes + 1] = g;
     }
 
-    /// <summary>The scratch sizes <see cref="EncodeUnchecked"/> needs: p doubles and d floats.</summary>
+    /// <summary>Doubles of scratch <see cref="EncodeUnchecked"/> needs: p, or 4 p with error shaping.</summary>
+    internal int EncodeScratchLength => ShapingPasses > 0 ? 4 * PaddedDimension : PaddedDimension;
+
+    /// <summary>Encodes without argument checks; <paramref name="z"/> holds <see cref="EncodeScratchLength"/> doubles
+    /// and <paramref name="centered"/> d floats.</summary>
     internal void EncodeUnchecked(ReadOnlySpan<float> vector, Span<byte> code, out float factor, out float offset, Span<double> z, Span<float> centered, string column)
     {
         int d = Dimension, p = PaddedDimension;
@@ -225,14 +280,17 @@ public sealed class EmbeddingQuantizer
             z[i] = q;
             norm2 += q * q;
         }
-        z[d..].Clear();
-        RotateExact(z);
+        var y = z[..p];
+        y[d..].Clear();
+        RotateExact(y);
         double s = Math.Sqrt(norm2 * p);
         int levels = _levels.Length;
         Span<double> t = stackalloc double[levels - 1];
         for (int j = 0; j < t.Length; j++) t[j] = _thresholds[j] * s;
         double dot = 0;
         code.Clear();
+        bool shaped = ShapingPasses > 0;
+        var cells = shaped ? z.Slice(3 * p, p) : default;
         // Uniform codebooks (8 bits): a guess from the step, corrected by comparisons, so the result is still exactly
         // the number of thresholds below v; others: a branch-free count (1 to 15 thresholds).
         bool uniform = Bits == 8;
@@ -240,7 +298,7 @@ public sealed class EmbeddingQuantizer
         int half = levels / 2;
         for (int i = 0; i < p; i++)
         {
-            double v = z[i];
+            double v = y[i];
             int lo;
             if (uniform)
             {
@@ -254,51 +312,161 @@ public sealed class EmbeddingQuantizer
                 lo = 0;
                 for (int j = 0; j < t.Length; j++) lo += t[j] < v ? 1 : 0;
             }
+            if (shaped)
+            {
+                cells[i] = lo;
+                continue;
+            }
             int c = _cellCodes[lo];
             WriteCode(code, i, Bits, c);
             dot += _levels[c] * v;
+        }
+        if (shaped)
+        {
+            Shape(y, cells, z.Slice(p, p), z.Slice(2 * p, p));
+            for (int i = 0; i < p; i++)
+            {
+                int c = _cellCodes[(int)cells[i]];
+                WriteCode(code, i, Bits, c);
+                dot += _levels[c] * y[i];
+            }
         }
         factor = norm2 == 0 || dot == 0 ? 0f : (float)(norm2 * p / (Math.ScaleB(1.0, GridExponent) * dot));
         offset = TensorPrimitives.Dot(centered, _mean);
     }
 
+    /// <summary>
+    /// Error shaping into the padding: the rotated vector y lies in the d-dimensional subspace S = R [R^d; 0], and so does
+    /// every rotated query, so only the part of the code's error inside S reaches a score. Starting from the nearest
+    /// cells, each pass visits the coordinates in order and moves one to the neighbouring cell below or above when that
+    /// raises J = &lt;ĉ, y&gt;² / |P ĉ|² (the squared cosine, within S, between the levels and y; the estimator's error
+    /// variance is proportional to 1/J - 1) by the relative margin <see cref="ShapingMargin"/>. It stops after a pass
+    /// without a move or after <see cref="ShapingPasses"/> passes. The 128 directions that padding 384 to 512 adds
+    /// absorb much of the error.
+    /// </summary>
+    /// <param name="y">The rotated vector (p values; any positive scale).</param>
+    /// <param name="cells">In: the nearest cells; out: the shaped cells (small integers held as doubles).</param>
+    /// <param name="c">Scratch: the levels of the cells.</param>
+    /// <param name="v">Scratch: P c.</param>
+    private void Shape(ReadOnlySpan<double> y, Span<double> cells, Span<double> c, Span<double> v)
+    {
+        int p = PaddedDimension, top = _sortedLevels.Length - 1;
+        var projection = _projection!;
+        var diagonal = _projectionDiagonal!;
+        for (int i = 0; i < p; i++) c[i] = _sortedLevels[(int)cells[i]];
+        // P c = R_u [(R_uᵀ c)[..d]; 0] / p^B by two fast rotations (ONNX Runtime multiplies by P; both round only in
+        // the last bits, which the moves' margin absorbs).
+        c.CopyTo(v);
+        RotateTransposeExact(v);
+        v[Dimension..].Clear();
+        RotateExact(v);
+        TensorPrimitives.Multiply(v, Math.ScaleB(1.0, -BitOperations.Log2((uint)p) * _signs.Length), v);
+        double num = TensorPrimitives.Dot(c, y), den = TensorPrimitives.Dot(v, v);
+        for (int pass = 0; pass < ShapingPasses; pass++)
+        {
+            bool moved = false;
+            for (int j = 0; j < p; j++)
+            {
+                int k = (int)cells[j];
+                double best = num * num / den;
+                int bestK = -1;
+                double bestDelta = 0, bestNum = 0, bestDen = 0;
+                for (int k2 = k - 1; k2 <= k + 1; k2 += 2)
+                {
+                    if (k2 < 0 || k2 > top) continue;
+                    double delta = _sortedLevels[k2] - c[j];
+                    double n2 = num + delta * y[j];
+                    double d2 = den + 2 * delta * v[j] + delta * delta * diagonal[j];
+                    double j2 = n2 * n2 / d2;
+                    if (n2 > 0 && j2 > best * ShapingMargin)
+                    {
+                        best = j2;
+                        bestK = k2;
+                        bestDelta = delta;
+                        bestNum = n2;
+                        bestDen = d2;
+                    }
+                }
+                if (bestK < 0) continue;
+                // v += δ P e_j as a product then a sum (no fused multiply-add), as ONNX Runtime's Mul and Add compute it.
+                var column = projection.AsSpan(j * p, p);
+                var scale = new Vector<double>(bestDelta);
+                int i0 = 0;
+                for (; i0 + Vector<double>.Count <= p; i0 += Vector<double>.Count)
+                    (new Vector<double>(v[i0..]) + new Vector<double>(column[i0..]) * scale).CopyTo(v[i0..]);
+                for (; i0 < p; i0++) v[i0] += bestDelta * column[i0];
+                c[j] = _sortedLevels[bestK];
+                cells[j] = bestK;
+                num = bestNum;
+                den = bestDen;
+                moved = true;
+            }
+            if (!moved) break;
+        }
+    }
+
     /// <summary>z &lt;- (H D_b) ... (H D_1) z with unnormalised ±1 Hadamard matrices, in double: exact on integers.</summary>
     private void RotateExact(Span<double> z)
     {
-        int p = z.Length;
         foreach (var signs in _signs)
         {
             TensorPrimitives.Multiply(z, signs, z);
-            for (int h = 1; h < p; h <<= 1)
+            HadamardExact(z);
+        }
+    }
+
+    /// <summary>z &lt;- R_uᵀ z = (D_1 H) ... (D_B H) z, the transpose of <see cref="RotateExact"/>.</summary>
+    private void RotateTransposeExact(Span<double> z)
+    {
+        for (int b = _signs.Length - 1; b >= 0; b--)
+        {
+            HadamardExact(z);
+            TensorPrimitives.Multiply(z, _signs[b], z);
+        }
+    }
+
+    /// <summary>z &lt;- H z, the unnormalised Walsh–Hadamard transform, in double (exact on integers).</summary>
+    private static void HadamardExact(Span<double> z)
+    {
+        int p = z.Length;
+        for (int h = 1; h < p; h <<= 1)
+        {
+            if (h >= Vector<double>.Count)
             {
-                if (h >= Vector<double>.Count)
+                for (int i = 0; i < p; i += h << 1)
                 {
-                    for (int i = 0; i < p; i += h << 1)
+                    var a = z.Slice(i, h);
+                    var b = z.Slice(i + h, h);
+                    for (int j = 0; j < h; j += Vector<double>.Count)
                     {
-                        var a = z.Slice(i, h);
-                        var b = z.Slice(i + h, h);
-                        for (int j = 0; j < h; j += Vector<double>.Count)
-                        {
-                            var x = new Vector<double>(a[j..]);
-                            var y = new Vector<double>(b[j..]);
-                            (x + y).CopyTo(a[j..]);
-                            (x - y).CopyTo(b[j..]);
-                        }
+                        var x = new Vector<double>(a[j..]);
+                        var y = new Vector<double>(b[j..]);
+                        (x + y).CopyTo(a[j..]);
+                        (x - y).CopyTo(b[j..]);
                     }
                 }
-                else
-                {
-                    for (int i = 0; i < p; i += h << 1)
-                        for (int j = i; j < i + h; j++)
-                        {
-                            double x = z[j], y = z[j + h];
-                            z[j] = x + y;
-                            z[j + h] = x - y;
-                        }
-                }
+            }
+            else
+            {
+                for (int i = 0; i < p; i += h << 1)
+                    for (int j = i; j < i + h; j++)
+                    {
+                        double x = z[j], y = z[j + h];
+                        z[j] = x + y;
+                        z[j + h] = x - y;
+                    }
             }
         }
     }
+
+    /// <summary>The levels in cell order (ascending).</summary>
+    internal double[] SortedLevels => _sortedLevels;
+
+    /// <summary>The projection P onto the rotated inputs' subspace (p x p, row-major), when shaping.</summary>
+    internal double[]? ProjectionMatrix => _projection;
+
+    /// <summary>The diagonal of <see cref="ProjectionMatrix"/>.</summary>
+    internal double[]? ProjectionDiagonal => _projectionDiagonal;
 
     /// <summary>Unpacks the code of rotated coordinate <paramref name="i"/>.</summary>
     internal int CodeAt(ReadOnlySpan<byte> code, int i) => ReadCode(code, i, Bits);
@@ -405,7 +573,7 @@ public sealed class EmbeddingQuantizer
     /// <summary>Whether two quantizers encode identically (same sizes, bits, seed, mean, grid, codebook).</summary>
     internal bool SameAs(EmbeddingQuantizer other)
         => Dimension == other.Dimension && Bits == other.Bits && Seed == other.Seed && Rotation.Blocks == other.Rotation.Blocks &&
-           GridExponent == other.GridExponent && Centered == other.Centered && _mean.AsSpan().SequenceEqual(other._mean);
+           GridExponent == other.GridExponent && Centered == other.Centered && ShapingPasses == other.ShapingPasses && _mean.AsSpan().SequenceEqual(other._mean);
 
     internal double[][] ExactSigns => _signs;
 

@@ -21,6 +21,18 @@ public sealed class EmbeddingQuantizerOptions
     /// pipeline, from fresh randomness). An explicit seed always wins.</summary>
     public int? Seed { get; set; }
 
+    /// <summary>Passes of error shaping into the padding (default 4; 0 turns it off). A d-dimensional vector padded to p
+    /// lies, once rotated, in a d-dimensional subspace, and so does every query; the encoder moves codes to a
+    /// neighbouring cell when that moves quantization error out of that subspace, into the p - d padded directions
+    /// that no score sees. On SciFact (384 padded to 512) it raises Recall@10 by 1.3 to 5.9 points at 1 to 4 bits
+    /// (3 seeds, both models); 4 passes reach most of the gain of 8. It makes encoding about 40 µs per vector slower
+    /// and keeps the p x p projection (2 MB at p = 512, 8 MB at 1,024) in the quantizer and in its ONNX graph. It
+    /// applies when d is not a power of two and p is at most 2,048.</summary>
+    public int ShapingPasses { get; set; } = 4;
+
+    /// <summary>The largest <see cref="ShapingPasses"/>.</summary>
+    public const int MaxShapingPasses = 64;
+
     /// <summary>Most rows read to fit the mean and the input range (default 100,000).</summary>
     public long MaxSampleRows { get; set; } = 100_000;
 
@@ -35,5 +47,6 @@ public sealed class EmbeddingQuantizerOptions
         SchemaChecks.CheckOption(Blocks is >= Rotations.StructuredRotation.MinBlocks and <= Rotations.StructuredRotation.MaxBlocks, nameof(Blocks), Blocks,
             $"in {Rotations.StructuredRotation.MinBlocks}..{Rotations.StructuredRotation.MaxBlocks}");
         SchemaChecks.CheckOption(MaxSampleRows >= 1, nameof(MaxSampleRows), MaxSampleRows, ">= 1");
+        SchemaChecks.CheckOption(ShapingPasses is >= 0 and <= MaxShapingPasses, nameof(ShapingPasses), ShapingPasses, $"in 0..{MaxShapingPasses}");
     }
 }

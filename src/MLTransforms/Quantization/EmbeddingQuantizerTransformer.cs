@@ -60,15 +60,16 @@ public sealed class EmbeddingQuantizerTransformer : VectorTransformer
     public EmbeddingQuantizer Quantizer { get; }
 
     /// <inheritdoc/>
-    protected override int ScratchSize => 3 * Quantizer.PaddedDimension + Quantizer.Dimension + Quantizer.CodeBytes;
+    protected override int ScratchSize => 2 * Quantizer.EncodeScratchLength + Quantizer.PaddedDimension + Quantizer.Dimension + Quantizer.CodeBytes;
 
     /// <inheritdoc/>
     protected override void Map(ReadOnlySpan<float> input, Span<float> output, Span<float> scratch)
     {
         var q = Quantizer;
-        var z = System.Runtime.InteropServices.MemoryMarshal.Cast<float, double>(scratch[..(2 * q.PaddedDimension)]);
-        var centered = scratch.Slice(2 * q.PaddedDimension, q.Dimension);
-        var code = System.Runtime.InteropServices.MemoryMarshal.AsBytes(scratch.Slice(3 * q.PaddedDimension + q.Dimension, q.CodeBytes))[..q.CodeBytes];
+        int doubles = 2 * q.EncodeScratchLength;
+        var z = System.Runtime.InteropServices.MemoryMarshal.Cast<float, double>(scratch[..doubles]);
+        var centered = scratch.Slice(doubles, q.Dimension);
+        var code = System.Runtime.InteropServices.MemoryMarshal.AsBytes(scratch.Slice(doubles + q.Dimension, q.CodeBytes))[..q.CodeBytes];
         q.EncodeUnchecked(input, code, out float f, out float g, z, centered, InputColumnName);
         for (int i = 0; i < code.Length; i++) output[i] = code[i];
         output[q.CodeBytes] = f;

@@ -7,8 +7,8 @@ namespace MLTransforms.Quantization;
 /// standard operators only. The encoder repeats <see cref="EmbeddingQuantizer"/>'s exact arithmetic step for step:
 /// one float subtraction and power-of-two scaling, Round (half to even, as MathF.Round), then the unnormalised
 /// rotation as double MatMuls of ±1 Kronecker factors (H_p = H_a ⊗ H_b) on integer values, where every partial sum is
-/// an exact integer; then the thresholds t_j sqrt(p N) (one Sqrt, one Mul) and Greater. So the code bytes are equal,
-/// not close; the two scalars agree to float rounding.
+/// an exact integer; then the thresholds t_j sqrt(p N) (one Sqrt, one Mul) and Greater, and error shaping as a Loop
+/// of the C# loop's steps. So the code bytes are equal, not close; the two scalars agree to float rounding.
 /// </summary>
 internal static class QuantizationOnnx
 {
@@ -28,6 +28,8 @@ internal static class QuantizationOnnx
             g.AddDoubleInitializer("quant_thresholds", q.Thresholds, levels - 1)]);                                  // [N, 1, L-1]
         var above = g.AddNode("Greater", [g.AddNode("Unsqueeze", [z, g.AddInitializer("axis2b", [2L], 1)]), t]);   // [N, p, L-1]
         var codes = g.AddNode("ReduceSum", [g.AddNode("Cast", [above], ("to", Float)), g.AddInitializer("axis2c", [2L], 1)], ("keepdims", 0L)); // [N, p] cells
+        if (q.ShapingPasses > 0)
+            codes = g.AddNode("Cast", [EmitShaping(g, z, g.AddNode("Cast", [codes], ("to", Double)), q)], ("to", Float));
         if (!q.CellCodes.SequenceEqual(Enumerable.Range(0, levels).ToArray()))
             codes = g.AddNode("Gather", [g.AddInitializer("quant_cell_codes", q.CellCodes.ToArray().Select(c => (float)c).ToArray(), levels),
                 g.AddNode("Cast", [codes], ("to", Int64))]);                                                          // [N, p] codes
@@ -55,6 +57,81 @@ internal static class QuantizationOnnx
             ? g.AddNode("ReduceSum", [g.AddNode("Mul", [centered, g.AddInitializer("quant_mean2", q.Mean, d)]), axis1], ("keepdims", 1L))
             : g.AddNode("Mul", [g.AddNode("ReduceSum", [input, axis1], ("keepdims", 1L)), g.AddInitializer("quant_zero_f", [0f], 1)]);
         return g.AddNode("Concat", [packed, factor, offset], ("axis", 1L));
+    }
+
+    /// <summary>
+    /// <see cref="EmbeddingQuantizer"/>'s error shaping as a Loop of ShapingPasses x p steps, one coordinate per step,
+    /// every row at once: the same double operations in the same order as the C# loop (a pass without a move leaves
+    /// the state unchanged, so running every pass equals C#'s early stop). The initial P c, &lt;c, y&gt; and |P c|² are
+    /// sums whose order may differ from C#'s in the last bit; the moves' relative margin absorbs that.
+    /// </summary>
+    /// <returns>The shaped cells [N, p], double.</returns>
+    private static string EmitShaping(OnnxGraphBuilder g, string z, string cells, EmbeddingQuantizer q)
+    {
+        int p = q.PaddedDimension, top = q.SortedLevels.Length - 1;
+        var axis1 = g.AddInitializer("shape_axis1", [1L], 1);
+        var sorted = g.AddDoubleInitializer("shape_levels", q.SortedLevels, q.SortedLevels.Length);
+        var projection = g.AddDoubleInitializer("shape_projection", q.ProjectionMatrix!, p, p);
+        var diagonal = g.AddDoubleInitializer("shape_diagonal", q.ProjectionDiagonal!, p);
+        var c0 = g.AddNode("Gather", [sorted, g.AddNode("Cast", [cells], ("to", Int64))]);
+        var v0 = g.AddNode("MatMul", [c0, projection]);                                                          // rows of P c (P symmetric)
+        var num0 = g.AddNode("ReduceSum", [g.AddNode("Mul", [c0, z]), axis1], ("keepdims", 1L));
+        var den0 = g.AddNode("ReduceSum", [g.AddNode("Mul", [v0, v0]), axis1], ("keepdims", 1L));
+
+        var body = g.CreateSubgraph("shaping_step");
+        string it = body.FreshName("it"), condIn = body.FreshName("cond_in");
+        string kIn = body.FreshName("cells_in"), cIn = body.FreshName("levels_in"), vIn = body.FreshName("v_in"), numIn = body.FreshName("num_in"), denIn = body.FreshName("den_in");
+        body.AddTypedInput(it, global::Onnx.TensorProto.Types.DataType.Int64, scalar: true);
+        body.AddTypedInput(condIn, global::Onnx.TensorProto.Types.DataType.Bool, scalar: true);
+        foreach (var name in new[] { kIn, cIn, vIn, numIn, denIn }) body.AddTypedInput(name, global::Onnx.TensorProto.Types.DataType.Double);
+        var jj = body.AddNode("Mod", [body.AddNode("Unsqueeze", [it, body.AddInitializer("step_axis0", [0L], 1)]), body.AddInitializer("step_p", [(long)p], 1)]); // [1]
+        var y = body.AddNode("Gather", [z, jj], ("axis", 1L));                                                   // [N, 1]
+        var vj = body.AddNode("Gather", [vIn, jj], ("axis", 1L));
+        var cj = body.AddNode("Gather", [cIn, jj], ("axis", 1L));
+        var kj = body.AddNode("Gather", [kIn, jj], ("axis", 1L));
+        var dj = body.AddNode("Gather", [diagonal, jj]);                                                         // [1]
+        var row = body.AddNode("Gather", [projection, jj], ("axis", 0L));                                        // [1, p]
+        var zero = body.AddDoubleInitializer("step_zero", [0.0], 1);
+        var two = body.AddDoubleInitializer("step_two", [2.0], 1);
+        var margin = body.AddDoubleInitializer("step_margin", [EmbeddingQuantizer.ShapingMargin], 1);
+        var lowest = body.AddDoubleInitializer("step_lowest", [0.0], 1);
+        var highest = body.AddDoubleInitializer("step_highest", [(double)top], 1);
+        var best0 = body.AddNode("Div", [body.AddNode("Mul", [numIn, numIn]), denIn]);
+
+        (string Ok, string Best, string K, string Level, string Delta, string Num, string Den) Candidate(double step, string bestIn)
+        {
+            var k2 = body.AddNode("Add", [kj, body.AddDoubleInitializer("step_dk", [step], 1)]);
+            var valid = body.AddNode("And", [body.AddNode("GreaterOrEqual", [k2, lowest]), body.AddNode("LessOrEqual", [k2, highest])]);
+            var level = body.AddNode("Gather", [sorted, body.AddNode("Cast", [body.AddNode("Clip", [k2, lowest, highest])], ("to", Int64))]);
+            var delta = body.AddNode("Sub", [level, cj]);
+            var n2 = body.AddNode("Add", [numIn, body.AddNode("Mul", [delta, y])]);
+            var d2 = body.AddNode("Add", [body.AddNode("Add", [denIn, body.AddNode("Mul", [body.AddNode("Mul", [two, delta]), vj])]),
+                body.AddNode("Mul", [body.AddNode("Mul", [delta, delta]), dj])]);
+            var j2 = body.AddNode("Div", [body.AddNode("Mul", [n2, n2]), d2]);
+            var ok = body.AddNode("And", [valid, body.AddNode("And", [body.AddNode("Greater", [n2, zero]), body.AddNode("Greater", [j2, body.AddNode("Mul", [bestIn, margin])])])]);
+            return (ok, body.AddNode("Where", [ok, j2, bestIn]), k2, level, delta, n2, d2);
+        }
+
+        var down = Candidate(-1, best0);
+        var up = Candidate(1, down.Best);
+        string Pick(string u, string dn, string keep) => body.AddNode("Where", [up.Ok, u, body.AddNode("Where", [down.Ok, dn, keep])]);
+        var newK = Pick(up.K, down.K, kj);
+        var newC = Pick(up.Level, down.Level, cj);
+        var delta = Pick(up.Delta, down.Delta, zero);
+        var num = Pick(up.Num, down.Num, numIn);
+        var den = Pick(up.Den, down.Den, denIn);
+        var v = body.AddNode("Add", [vIn, body.AddNode("Mul", [delta, row])]);
+        var index = body.AddNode("Expand", [body.AddNode("Reshape", [jj, body.AddInitializer("step_one_one", [1L, 1L], 2)]), body.AddNode("Shape", [numIn])]); // [N, 1]
+        var k = body.AddNode("ScatterElements", [kIn, index, newK], ("axis", 1L));
+        var c = body.AddNode("ScatterElements", [cIn, index, newC], ("axis", 1L));
+        var condOut = body.AddNode("Identity", [condIn]);
+        body.AddTypedOutput(condOut, global::Onnx.TensorProto.Types.DataType.Bool, scalar: true);
+        foreach (var name in new[] { k, c, v, num, den }) body.AddTypedOutput(name, global::Onnx.TensorProto.Types.DataType.Double);
+
+        var trips = g.AddInitializer("shape_trips", [(long)q.ShapingPasses * p], 1);
+        var scalarTrips = g.AddNode("Squeeze", [trips, g.AddInitializer("shape_axis0", [0L], 1)]);
+        var outputs = g.AddMultiOutputNode("Loop", [scalarTrips, "", cells, c0, v0, num0, den0], 5, ("body", body.Graph));
+        return outputs[0];
     }
 
     /// <summary>[N, d] double -> [N, p] double: zero-pad, then per block Mul by the signs and the ±1 Kronecker factors.</summary>

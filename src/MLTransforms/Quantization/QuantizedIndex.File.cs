@@ -8,7 +8,7 @@ namespace MLTransforms.Quantization;
 public sealed partial class QuantizedIndex
 {
     /// <summary>Version of the file format <see cref="Save(Stream)"/> writes.</summary>
-    public const int FileFormatVersion = 1;
+    public const int FileFormatVersion = 2;
 
     private static readonly byte[] Magic = "MLTQIDX\0"u8.ToArray();
 
@@ -18,7 +18,8 @@ public sealed partial class QuantizedIndex
     /// </summary>
     /// <remarks>
     /// Format (little-endian): a header, "MLTQIDX\0", int32 version, int32 dimension, int32 padded dimension, int32
-    /// bits, int32 rotation blocks, int32 rotation seed, int32 grid exponent, byte centred, byte keeps vectors, int64
+    /// bits, int32 rotation blocks, int32 rotation seed, int32 grid exponent, int32 shaping passes, byte centred, byte
+    /// keeps vectors, int64
     /// count, int32 number of levels L, L - 1 double thresholds, L double levels, d float mean, then the header's
     /// CRC-32; then count records (int64 id, code bytes, float f, float g, and d floats with kept vectors), then the
     /// CRC-32 of the records. <see cref="Load(Stream)"/> checks both.
@@ -42,6 +43,7 @@ public sealed partial class QuantizedIndex
                 w.Write(q.Rotation.Blocks);
                 w.Write(q.Seed);
                 w.Write(q.GridExponent);
+                w.Write(q.ShapingPasses);
                 w.Write((byte)(q.Centered ? 1 : 0));
                 w.Write((byte)(KeepsVectors ? 1 : 0));
                 w.Write((long)_count);
@@ -100,18 +102,25 @@ public sealed partial class QuantizedIndex
     public static QuantizedIndex Load(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        var fixedPart = new byte[8 + 4 * 7 + 2 + 8 + 4];
-        ReadExactly(stream, fixedPart, "header");
-        if (!fixedPart.AsSpan(0, 8).SequenceEqual(Magic))
+        // Version 1 (before error shaping) lacks the shaping passes: its codes are the nearest cells (0 passes).
+        var opening = new byte[12];
+        ReadExactly(stream, opening, "header");
+        if (!opening.AsSpan(0, 8).SequenceEqual(Magic))
             throw new InvalidDataException($"Not a quantized index file: the first 8 bytes are not \"MLTQIDX\\0\".");
-        int version = BinaryPrimitives.ReadInt32LittleEndian(fixedPart.AsSpan(8));
-        if (version != FileFormatVersion)
-            throw new InvalidDataException($"Quantized index file version {version} is not supported; this library reads version {FileFormatVersion}.");
+        int version = BinaryPrimitives.ReadInt32LittleEndian(opening.AsSpan(8));
+        if (version is not (1 or FileFormatVersion))
+            throw new InvalidDataException($"Quantized index file version {version} is not supported; this library reads versions 1 and {FileFormatVersion}.");
+        int ints = version == 1 ? 7 : 8;
+        var fixedPart = new byte[8 + 4 * ints + 2 + 8 + 4];
+        opening.CopyTo(fixedPart, 0);
+        ReadExactly(stream, fixedPart.AsSpan(12), "header");
         int At(int i) => BinaryPrimitives.ReadInt32LittleEndian(fixedPart.AsSpan(8 + 4 * i));
         int dimension = At(1), padded = At(2), bits = At(3), blocks = At(4), seed = At(5), exponent = At(6);
-        byte centered = fixedPart[36], keep = fixedPart[37];
-        long count = BinaryPrimitives.ReadInt64LittleEndian(fixedPart.AsSpan(38));
-        int levels = BinaryPrimitives.ReadInt32LittleEndian(fixedPart.AsSpan(46));
+        int passes = version == 1 ? 0 : At(7);
+        int after = 8 + 4 * ints;
+        byte centered = fixedPart[after], keep = fixedPart[after + 1];
+        long count = BinaryPrimitives.ReadInt64LittleEndian(fixedPart.AsSpan(after + 2));
+        int levels = BinaryPrimitives.ReadInt32LittleEndian(fixedPart.AsSpan(after + 10));
         // Check the sizes before reading the variable part, so a corrupt header cannot ask for a huge buffer.
         if (levels is < 2 or > 256 || dimension is < 8 or > 1 << 16)
             throw new InvalidDataException($"Quantized index header is corrupt: {levels} codebook levels (expected 2..256), dimension {dimension} (expected 8..65536).");
@@ -124,12 +133,13 @@ public sealed partial class QuantizedIndex
         if (crc.GetCurrentHashAsUInt32() != stored)
             throw new InvalidDataException($"Quantized index header is corrupt: its CRC-32 is {crc.GetCurrentHashAsUInt32():x8}, the file stores {stored:x8}.");
         if (!QuantizationCodebook.IsSupported(bits) || levels != 1 << bits || padded != WalshHadamard.PaddedLength(dimension) ||
-            blocks is < StructuredRotation.MinBlocks or > StructuredRotation.MaxBlocks || exponent is < -120 or > 120 || centered > 1 || keep > 1 || count < 0 || count > int.MaxValue)
-            throw new InvalidDataException($"Quantized index header is inconsistent: bits {bits}, {levels} levels, dimension {dimension} padded to {padded}, {blocks} blocks, grid exponent {exponent}, count {count}.");
+            blocks is < StructuredRotation.MinBlocks or > StructuredRotation.MaxBlocks || exponent is < -120 or > 120 || centered > 1 || keep > 1 || count < 0 || count > int.MaxValue ||
+            passes is < 0 or > EmbeddingQuantizerOptions.MaxShapingPasses)
+            throw new InvalidDataException($"Quantized index header is inconsistent: bits {bits}, {levels} levels, dimension {dimension} padded to {padded}, {blocks} blocks, grid exponent {exponent}, {passes} shaping passes, count {count}.");
         var mean = new float[dimension];
         int offset = 16 * levels - 8;
         for (int i = 0; i < dimension; i++) mean[i] = BinaryPrimitives.ReadSingleLittleEndian(variable.AsSpan(offset + 4 * i));
-        var quantizer = new EmbeddingQuantizer(dimension, bits, blocks, seed, mean, centered == 1, exponent);
+        var quantizer = new EmbeddingQuantizer(dimension, bits, blocks, seed, mean, centered == 1, exponent, passes);
         for (int j = 0; j < levels; j++)
         {
             double level = BinaryPrimitives.ReadDoubleLittleEndian(variable.AsSpan(8 * (levels - 1) + 8 * j));

@@ -75,7 +75,7 @@ public sealed partial class QuantizedIndex
         var codes = new byte[n * Quantizer.CodeBytes];
         var f = new float[n];
         var g = new float[n];
-        var z = new double[Quantizer.PaddedDimension];
+        var z = new double[Quantizer.EncodeScratchLength];
         var centered = new float[d];
         for (int r = 0; r < n; r++)
         {

@@ -231,7 +231,7 @@ public class QuantizedIndexTests
         var version = (byte[])bytes.Clone();
         version[8] = 9;
         Assert.Contains("version 9", Fails(version).Message);
-        int headerLength = 50 + 8 * 15 + 8 * 16 + 4 * Dim + 4;
+        int headerLength = 54 + 8 * 15 + 8 * 16 + 4 * Dim + 4;
         foreach (int at in new[] { 12, 20, 40, 60, headerLength - 10 })
         {
             var flipped = (byte[])bytes.Clone();
@@ -246,6 +246,29 @@ public class QuantizedIndexTests
         }
         foreach (int length in new[] { 0, 7, 30, headerLength - 1, headerLength + 17, bytes.Length - 1 })
             Assert.Contains("truncated", Fails(bytes[..length]).Message);
+    }
+
+    /// <summary>A version-1 file (written before error shaping, without the shaping field) still loads: the same codes
+    /// and scores, and a quantizer with 0 shaping passes.</summary>
+    [Fact]
+    public void VersionOneFilesStillLoad()
+    {
+        var q = EmbeddingQuantizer.Fit(Data, Rows, Dim, new EmbeddingQuantizerOptions { Bits = 2, Seed = 9, ShapingPasses = 0 });
+        var index = new QuantizedIndex(q);
+        index.Add(Data.AsSpan(0, 200 * Dim));
+        var stream = new MemoryStream();
+        index.Save(stream);
+        var v2 = stream.ToArray();
+        int header = 54 + 8 * 3 + 8 * 4 + 4 * Dim;                 // without its CRC
+        var v1Header = v2[..36].Concat(v2[40..header]).ToArray();  // drop the int32 shaping passes after the grid exponent
+        v1Header[8] = 1;
+        var crc = BitConverter.GetBytes(System.IO.Hashing.Crc32.HashToUInt32(v1Header));
+        var v1 = v1Header.Concat(crc).Concat(v2[(header + 4)..]).ToArray();
+        var loaded = QuantizedIndex.Load(new MemoryStream(v1));
+        Assert.Equal(0, loaded.Quantizer.ShapingPasses);
+        Assert.Equal(index.Count, loaded.Count);
+        var query = Row(QueryData, Dim, 0);
+        Assert.Equal(index.Search(query, 10), loaded.Search(query, 10));
     }
 
     [Fact]

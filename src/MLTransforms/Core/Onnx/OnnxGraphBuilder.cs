@@ -17,8 +17,48 @@ public sealed class OnnxGraphBuilder
     public const int IrVersion = 10;
 
     private readonly GraphProto _graph = new() { Name = "mltransforms" };
-    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _names;
     private int _counter;
+
+    /// <summary>An empty graph.</summary>
+    public OnnxGraphBuilder() => _names = new(StringComparer.Ordinal);
+
+    private OnnxGraphBuilder(HashSet<string> names, string name)
+    {
+        _names = names;
+        _graph.Name = name;
+    }
+
+    /// <summary>A builder for a subgraph (a Loop or If body) whose fresh names never collide with this graph's; the
+    /// body may read this graph's values by name.</summary>
+    internal OnnxGraphBuilder CreateSubgraph(string name) => new(_names, FreshName(name));
+
+    /// <summary>Declares a graph input or output of the given element type, a scalar or of unknown shape (for subgraphs).</summary>
+    internal void AddTypedInput(string name, TensorProto.Types.DataType type, bool scalar = false) { Reserve(name); _graph.Input.Add(TypedValue(name, type, scalar)); }
+
+    /// <inheritdoc cref="AddTypedInput"/>
+    internal void AddTypedOutput(string name, TensorProto.Types.DataType type, bool scalar = false) { Reserve(name); _graph.Output.Add(TypedValue(name, type, scalar)); }
+
+    private static ValueInfoProto TypedValue(string name, TensorProto.Types.DataType type, bool scalar)
+    {
+        var tensor = new TypeProto.Types.Tensor { ElemType = (int)type };
+        if (scalar) tensor.Shape = new TensorShapeProto();
+        return new() { Name = name, Type = new TypeProto { TensorType = tensor } };
+    }
+
+    /// <summary>Adds a node with several outputs (e.g. Loop) and returns their names.</summary>
+    internal string[] AddMultiOutputNode(string opType, string[] inputs, int outputs, params (string Name, object Value)[] attributes)
+    {
+        var names = new string[outputs];
+        for (int i = 0; i < outputs; i++) names[i] = FreshName(opType.ToLowerInvariant() + "_out");
+        var node = new NodeProto { OpType = opType, Name = FreshName("n_" + opType) };
+        node.Input.AddRange(inputs);
+        node.Output.AddRange(names);
+        foreach (var (name, value) in attributes)
+            node.Attribute.Add(Attribute(name, value));
+        _graph.Node.Add(node);
+        return names;
+    }
 
     /// <summary>The graph being built.</summary>
     internal GraphProto Graph => _graph;
@@ -126,6 +166,7 @@ public sealed class OnnxGraphBuilder
             case string s: a.Type = AttributeProto.Types.AttributeType.String; a.S = ByteString.CopyFromUtf8(s); break;
             case long[] ls: a.Type = AttributeProto.Types.AttributeType.Ints; a.Ints.AddRange(ls); break;
             case float[] fs: a.Type = AttributeProto.Types.AttributeType.Floats; a.Floats.AddRange(fs); break;
+            case GraphProto g: a.Type = AttributeProto.Types.AttributeType.Graph; a.G = g; break;
             default: throw new ArgumentException($"Attribute '{name}' has unsupported type {value?.GetType().Name ?? "null"}.", nameof(value));
         }
         return a;
