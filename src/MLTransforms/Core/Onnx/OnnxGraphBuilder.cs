@@ -51,13 +51,18 @@ public sealed class OnnxGraphBuilder
     {
         var names = new string[outputs];
         for (int i = 0; i < outputs; i++) names[i] = FreshName(opType.ToLowerInvariant() + "_out");
+        AppendNode(opType, inputs, names, attributes);
+        return names;
+    }
+
+    private void AppendNode(string opType, string[] inputs, string[] outputs, (string Name, object Value)[] attributes)
+    {
         var node = new NodeProto { OpType = opType, Name = FreshName("n_" + opType) };
         node.Input.AddRange(inputs);
-        node.Output.AddRange(names);
+        node.Output.AddRange(outputs);
         foreach (var (name, value) in attributes)
             node.Attribute.Add(Attribute(name, value));
         _graph.Node.Add(node);
-        return names;
     }
 
     /// <summary>The graph being built.</summary>
@@ -112,12 +117,7 @@ public sealed class OnnxGraphBuilder
     public string AddNode(string opType, string[] inputs, string output, params (string Name, object Value)[] attributes)
     {
         _names.Add(output);
-        var node = new NodeProto { OpType = opType, Name = FreshName("n_" + opType) };
-        node.Input.AddRange(inputs);
-        node.Output.Add(output);
-        foreach (var (name, value) in attributes)
-            node.Attribute.Add(Attribute(name, value));
-        _graph.Node.Add(node);
+        AppendNode(opType, inputs, [output], attributes);
         return output;
     }
 
