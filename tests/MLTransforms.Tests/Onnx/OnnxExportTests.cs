@@ -15,7 +15,8 @@ public class OnnxExportTests
         using var session = new InferenceSession(Google.Protobuf.MessageExtensions.ToByteArray(model));
         int d = x.Length / rows;
         using var value = OrtValue.CreateTensorValueFromMemory(x, [rows, d]);
-        using var results = session.Run(new RunOptions(), [input], [value], [output]);
+        using var runOptions = new RunOptions(); // kept alive through Run: an inline one can be finalized mid-run
+        using var results = session.Run(runOptions, [input], [value], [output]);
         var flat = results[0].GetTensorDataAsSpan<float>().ToArray();
         int k = flat.Length / rows;
         return Enumerable.Range(0, rows).Select(r => flat.AsSpan(r * k, k).ToArray()).ToArray();
@@ -80,7 +81,8 @@ public class OnnxExportTests
         using var session = new InferenceSession(Google.Protobuf.MessageExtensions.ToByteArray(full));
         using var fx = OrtValue.CreateTensorValueFromMemory(x, [1000, 64]);
         using var fl = OrtValue.CreateTensorValueFromMemory(labels.Select(l => (float)l).ToArray(), [1000, 1]);
-        using var results = session.Run(new RunOptions(), ["Features", "Label"], [fx, fl], ["PredictedLabel.output"]);
+        using var runOptions = new RunOptions(); // kept alive through Run: an inline one can be finalized mid-run
+        using var results = session.Run(runOptions, ["Features", "Label"], [fx, fl], ["PredictedLabel.output"]);
         var predicted = results[0].GetTensorDataAsSpan<uint>().ToArray();
         var mlnet = new List<uint>();
         using (var cursor = expected.GetRowCursor([expected.Schema["PredictedLabel"]]))

@@ -16,7 +16,8 @@ public class OnnxOpsetUpgradeTests
         g.Graph.Output.Add(new ValueInfoProto { Name = "Y", Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1 } } });
         using var session = new InferenceSession(g.ToModel().ToByteArray());
         using var input = OrtValue.CreateTensorValueFromMemory(x, shape);
-        using var outputs = session.Run(new RunOptions(), ["X"], [input], ["Y"]);
+        using var runOptions = new RunOptions(); // kept alive through Run: an inline one can be finalized mid-run
+        using var outputs = session.Run(runOptions, ["X"], [input], ["Y"]);
         return outputs[0].GetTensorDataAsSpan<float>().ToArray();
     }
 

@@ -30,7 +30,8 @@ public class OnnxPersistenceTests
         {
             var x = rows.SelectMany(r => r.Features).ToArray();
             using var input = OrtValue.CreateTensorValueFromMemory(x, [rows.Length, 64]);
-            using var outputs = session.Run(new RunOptions(), ["Features"], [input], ["P"]);
+            using var runOptions = new RunOptions(); // kept alive through Run: an inline one can be finalized mid-run
+            using var outputs = session.Run(runOptions, ["Features"], [input], ["P"]);
             var y = outputs[0].GetTensorDataAsSpan<float>().ToArray();
             for (int r = 0; r < rows.Length; r++)
                 Assert.True(MaxDiff(t.Transform(rows[r].Features), y.AsSpan(r * 5, 5)) < 1e-5f);
@@ -42,7 +43,8 @@ public class OnnxPersistenceTests
         using (var session = new InferenceSession(t.ToOnnxBytes(OnnxGraphForm.Row, "x", "y")))
         {
             using var input = OrtValue.CreateTensorValueFromMemory(rows[7].Features, [64]);
-            using var outputs = session.Run(new RunOptions(), ["x"], [input], ["y"]);
+            using var runOptions = new RunOptions(); // kept alive through Run: an inline one can be finalized mid-run
+            using var outputs = session.Run(runOptions, ["x"], [input], ["y"]);
             Assert.True(MaxDiff(t.Transform(rows[7].Features), outputs[0].GetTensorDataAsSpan<float>()) < 1e-5f);
         }
     }

@@ -37,7 +37,8 @@ public class QuantizationOnnxTests
         {
             int n = Math.Min(chunk, rows - start);
             using var input = OrtValue.CreateTensorValueFromMemory(data.AsSpan(start * dim, n * dim).ToArray(), [n, dim]);
-            using var outputs = session.Run(new RunOptions(), ["E"], [input], ["Codes"]);
+            using var runOptions = new RunOptions(); // kept alive through Run: an inline one can be finalized mid-run
+            using var outputs = session.Run(runOptions, ["E"], [input], ["Codes"]);
             var actual = outputs[0].GetTensorDataAsSpan<float>();
             for (int r = 0; r < n; r++)
             {
@@ -68,7 +69,8 @@ public class QuantizationOnnxTests
         decoder.Transform(codes, expected);
         using var session = new InferenceSession(decoder.ToOnnxBytes());
         using var input = OrtValue.CreateTensorValueFromMemory(codes, [rows, q.CodeRowSize]);
-        using var outputs = session.Run(new RunOptions(), ["C"], [input], ["D"]);
+        using var runOptions = new RunOptions(); // kept alive through Run: an inline one can be finalized mid-run
+        using var outputs = session.Run(runOptions, ["C"], [input], ["D"]);
         var actual = outputs[0].GetTensorDataAsSpan<float>();
         for (int i = 0; i < expected.Length; i++)
             Assert.True(MathF.Abs(expected[i] - actual[i]) < 1e-5f, $"value {i}: ORT {actual[i]}, C# {expected[i]}");
