@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using System.Numerics.Tensors;
 using System.Text.Json;
 using MLTransforms.Embeddings;
 using MLTransforms.Evaluation;
@@ -158,7 +159,7 @@ public sealed class QuantizeScenario : Scenario<QuantizeSettings>
         float sink = 0;
         for (int q = 0; q < nq; q++)
             for (int v = 0; v < n; v++)
-                sink += System.Numerics.Tensors.TensorPrimitives.Dot(queries.Row(q), corpus.Row(v));
+                sink += TensorPrimitives.Dot(queries.Row(q), corpus.Row(v));
         double floatScan = (double)nq * n / sw.Elapsed.TotalSeconds / 1e6 + (sink == float.MaxValue ? 1 : 0);
         var exactSets = Enumerable.Range(0, nq).Select(q => exact.Skip(q * k).Take(k).ToHashSet()).ToArray();
 
@@ -256,13 +257,13 @@ public sealed class QuantizeScenario : Scenario<QuantizeSettings>
         var decoded = new float[n * d];
         var constant = new float[n];
         var code = new byte[quantizer.CodeBytes];
-        float mu2 = System.Numerics.Tensors.TensorPrimitives.Dot(quantizer.Mean, quantizer.Mean);
+        float mu2 = TensorPrimitives.Dot(quantizer.Mean, quantizer.Mean);
         for (int i = 0; i < n; i++)
         {
             quantizer.Encode(corpus.Row(i), code, out float f, out float g);
             var x = decoded.AsSpan(i * d, d);
             quantizer.Decode(code, f, x);
-            constant[i] = g - System.Numerics.Tensors.TensorPrimitives.Dot(x, quantizer.Mean) + mu2;
+            constant[i] = g - TensorPrimitives.Dot(x, quantizer.Mean) + mu2;
         }
         return (decoded, constant);
     }
@@ -280,15 +281,14 @@ public sealed class QuantizeScenario : Scenario<QuantizeSettings>
         var decoded = new float[n * d];
         var constant = new float[n];
         var mean = quantizer.Mean.ToArray();
-        float mu2 = System.Numerics.Tensors.TensorPrimitives.Dot(mean, mean);
         Parallel.For(0, n, () => (new float[p], new float[p]), (i, _, buffers) =>
         {
             var (y, c) = buffers;
             y.AsSpan().Clear();
-            System.Numerics.Tensors.TensorPrimitives.Subtract(corpus.Row(i), mean, y.AsSpan(0, d));
+            TensorPrimitives.Subtract(corpus.Row(i), mean, y.AsSpan(0, d));
             quantizer.Rotation.ApplyInPlace(y);
-            double norm2 = System.Numerics.Tensors.TensorPrimitives.Dot(y, y);
-            float largest = System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(y);
+            double norm2 = TensorPrimitives.Dot(y, y);
+            float largest = TensorPrimitives.MaxMagnitude(y);
             largest = Math.Abs(largest);
             double bestCos = double.NegativeInfinity;
             float bestT = 0;
@@ -312,13 +312,12 @@ public sealed class QuantizeScenario : Scenario<QuantizeSettings>
                 cy += c[j] * y[j];
             }
             float f = cy > 0 ? (float)(norm2 / cy) : 0;
-            System.Numerics.Tensors.TensorPrimitives.Multiply(c, f, c);
+            TensorPrimitives.Multiply(c, f, c);
             quantizer.Rotation.ApplyInverseInPlace(c);
             var x = decoded.AsSpan(i * d, d);
-            System.Numerics.Tensors.TensorPrimitives.Add(c.AsSpan(0, d), mean, x);
-            // g = <x - μ, μ>, as the quantizer's offset.
-            float g = System.Numerics.Tensors.TensorPrimitives.Dot(corpus.Row(i), mean) - mu2;
-            constant[i] = g - System.Numerics.Tensors.TensorPrimitives.Dot(x, mean) + mu2;
+            TensorPrimitives.Add(c.AsSpan(0, d), mean, x);
+            // h = g - <x̂, μ> + |μ|² with the quantizer's offset g = <x - μ, μ>.
+            constant[i] = TensorPrimitives.Dot(corpus.Row(i), mean) - TensorPrimitives.Dot(x, mean);
             return buffers;
         }, _ => { });
         return (decoded, constant);
@@ -328,7 +327,7 @@ public sealed class QuantizeScenario : Scenario<QuantizeSettings>
     private static int[] TopByEstimate(ReadOnlySpan<float> query, float[] decoded, float[] constant, int n, int d, int k)
     {
         var scores = new float[n];
-        for (int i = 0; i < n; i++) scores[i] = System.Numerics.Tensors.TensorPrimitives.Dot(query, decoded.AsSpan(i * d, d)) + constant[i];
+        for (int i = 0; i < n; i++) scores[i] = TensorPrimitives.Dot(query, decoded.AsSpan(i * d, d)) + constant[i];
         return Enumerable.Range(0, n).OrderByDescending(i => scores[i]).ThenBy(i => i).Take(k).ToArray();
     }
 

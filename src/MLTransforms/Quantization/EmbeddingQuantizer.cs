@@ -54,7 +54,6 @@ public sealed class EmbeddingQuantizer
     private readonly float _grid;
     private readonly double[] _sortedLevels;
     private readonly double[]? _projection;
-    private readonly double[]? _projectionDiagonal;
 
     /// <summary>The largest padded size that error shaping runs at (its projection is p² doubles: 32 MB at 2,048).</summary>
     internal const int MaxShapedPaddedDimension = 2048;
@@ -93,17 +92,16 @@ public sealed class EmbeddingQuantizer
         SchemaChecks.CheckOption(shapingPasses is >= 0 and <= EmbeddingQuantizerOptions.MaxShapingPasses, "ShapingPasses", shapingPasses, $"in 0..{EmbeddingQuantizerOptions.MaxShapingPasses}");
         ShapingPasses = PaddedDimension > dimension && PaddedDimension <= MaxShapedPaddedDimension ? shapingPasses : 0;
         if (ShapingPasses > 0)
-            (_projection, _projectionDiagonal) = Projection();
+            _projection = Projection();
     }
 
     /// <summary>P = R [I_d 0; 0 0] Rᵀ, the orthogonal projection onto the rotated inputs' subspace (p x p, symmetric),
     /// exactly: R_u = (H D_B) ... (H D_1) has integer entries and R = R_u / p^(B/2), so each column R_u (zero-padded
     /// (R_uᵀ e_i)) / p^B is computed in integers and scaled by a power of two.</summary>
-    private (double[] P, double[] Diagonal) Projection()
+    private double[] Projection()
     {
         int p = PaddedDimension, d = Dimension;
         var projection = new double[p * p];
-        var diagonal = new double[p];
         double scale = Math.ScaleB(1.0, -BitOperations.Log2((uint)p) * _signs.Length);
         var w = new double[p];
         for (int i = 0; i < p; i++)
@@ -114,9 +112,8 @@ public sealed class EmbeddingQuantizer
             w.AsSpan(d).Clear();
             RotateExact(w);
             TensorPrimitives.Multiply(w, scale, projection.AsSpan(i * p, p));
-            diagonal[i] = projection[i * p + i];
         }
-        return (projection, diagonal);
+        return projection;
     }
 
     /// <summary>Fits a quantizer on <paramref name="rows"/> row-major sample vectors: their mean (when
@@ -260,8 +257,9 @@ public sealed class EmbeddingQuantizer
         codeRow[CodeBytes + 1] = g;
     }
 
-    /// <summary>Doubles of scratch <see cref="EncodeUnchecked"/> needs: p, or 4 p with error shaping.</summary>
-    internal int EncodeScratchLength => ShapingPasses > 0 ? 4 * PaddedDimension : PaddedDimension;
+    /// <summary>Doubles of scratch <see cref="EncodeUnchecked"/> needs: 2 p (the rotated vector, its cells), or 4 p with
+    /// error shaping (and its levels and P ĉ).</summary>
+    internal int EncodeScratchLength => (ShapingPasses > 0 ? 4 : 2) * PaddedDimension;
 
     /// <summary>Encodes without argument checks; <paramref name="z"/> holds <see cref="EncodeScratchLength"/> doubles
     /// and <paramref name="centered"/> d floats.</summary>
@@ -289,8 +287,7 @@ public sealed class EmbeddingQuantizer
         for (int j = 0; j < t.Length; j++) t[j] = _thresholds[j] * s;
         double dot = 0;
         code.Clear();
-        bool shaped = ShapingPasses > 0;
-        var cells = shaped ? z.Slice(3 * p, p) : default;
+        var cells = z.Slice(p, p);
         // Uniform codebooks (8 bits): a guess from the step, corrected by comparisons, so the result is still exactly
         // the number of thresholds below v; others: a branch-free count (1 to 15 thresholds).
         bool uniform = Bits == 8;
@@ -312,24 +309,15 @@ public sealed class EmbeddingQuantizer
                 lo = 0;
                 for (int j = 0; j < t.Length; j++) lo += t[j] < v ? 1 : 0;
             }
-            if (shaped)
-            {
-                cells[i] = lo;
-                continue;
-            }
-            int c = _cellCodes[lo];
-            WriteCode(code, i, Bits, c);
-            dot += _levels[c] * v;
+            cells[i] = lo;
         }
-        if (shaped)
+        if (ShapingPasses > 0)
+            Shape(y, cells, z.Slice(2 * p, p), z.Slice(3 * p, p));
+        for (int i = 0; i < p; i++)
         {
-            Shape(y, cells, z.Slice(p, p), z.Slice(2 * p, p));
-            for (int i = 0; i < p; i++)
-            {
-                int c = _cellCodes[(int)cells[i]];
-                WriteCode(code, i, Bits, c);
-                dot += _levels[c] * y[i];
-            }
+            int c = _cellCodes[(int)cells[i]];
+            WriteCode(code, i, Bits, c);
+            dot += _levels[c] * y[i];
         }
         factor = norm2 == 0 || dot == 0 ? 0f : (float)(norm2 * p / (Math.ScaleB(1.0, GridExponent) * dot));
         offset = TensorPrimitives.Dot(centered, _mean);
@@ -352,7 +340,6 @@ public sealed class EmbeddingQuantizer
     {
         int p = PaddedDimension, top = _sortedLevels.Length - 1;
         var projection = _projection!;
-        var diagonal = _projectionDiagonal!;
         for (int i = 0; i < p; i++) c[i] = _sortedLevels[(int)cells[i]];
         // P c = R_u [(R_uᵀ c)[..d]; 0] / p^B by two fast rotations (ONNX Runtime multiplies by P; both round only in
         // the last bits, which the moves' margin absorbs).
@@ -376,7 +363,7 @@ public sealed class EmbeddingQuantizer
                     if (k2 < 0 || k2 > top) continue;
                     double delta = _sortedLevels[k2] - c[j];
                     double n2 = num + delta * y[j];
-                    double d2 = den + 2 * delta * v[j] + delta * delta * diagonal[j];
+                    double d2 = den + 2 * delta * v[j] + delta * delta * projection[j * p + j];
                     double j2 = n2 * n2 / d2;
                     if (n2 > 0 && j2 > best * ShapingMargin)
                     {
@@ -464,9 +451,6 @@ public sealed class EmbeddingQuantizer
 
     /// <summary>The projection P onto the rotated inputs' subspace (p x p, row-major), when shaping.</summary>
     internal double[]? ProjectionMatrix => _projection;
-
-    /// <summary>The diagonal of <see cref="ProjectionMatrix"/>.</summary>
-    internal double[]? ProjectionDiagonal => _projectionDiagonal;
 
     /// <summary>Unpacks the code of rotated coordinate <paramref name="i"/>.</summary>
     internal int CodeAt(ReadOnlySpan<byte> code, int i) => ReadCode(code, i, Bits);

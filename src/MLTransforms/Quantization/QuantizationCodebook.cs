@@ -76,20 +76,20 @@ internal static class QuantizationCodebook
         for (int iteration = 0; iteration < 5000; iteration++)
         {
             var (t, sorted, codes) = Cells(w);
-            var g = new double[bits, bits + 1];
+            var g = new double[bits, bits];
+            var h = new double[bits];
             for (int k = 0; k < n; k++)
             {
-                double a = k == 0 ? double.NegativeInfinity : t![k - 1], b = k == n - 1 ? double.PositiveInfinity : t![k];
-                double m0 = (double.IsPositiveInfinity(b) ? 1 : Cdf(b)) - (double.IsNegativeInfinity(a) ? 0 : Cdf(a));
-                double m1 = (double.IsNegativeInfinity(a) ? 0 : Pdf(a)) - (double.IsPositiveInfinity(b) ? 0 : Pdf(b));
+                var (m0, m1, _) = Cell(t!, k);
                 for (int i = 0; i < bits; i++)
                 {
                     double ai = ((codes[k] >> i) & 1) == 1 ? 1 : -1;
                     for (int j = 0; j < bits; j++) g[i, j] += ai * (((codes[k] >> j) & 1) == 1 ? 1 : -1) * m0;
-                    g[i, bits] += ai * m1;
+                    h[i] += ai * m1;
                 }
             }
-            var next = Solve(g, bits);
+            var next = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.DenseOfArray(g)
+                .Solve(MathNet.Numerics.LinearAlgebra.Vector<double>.Build.DenseOfArray(h)).ToArray();
             double change = 0;
             for (int j = 0; j < bits; j++) change = Math.Max(change, Math.Abs(next[j] - w[j]));
             w = next;
@@ -124,39 +124,27 @@ internal static class QuantizationCodebook
         }
     }
 
-    private static double[] Solve(double[,] a, int n)
-    {
-        for (int col = 0; col < n; col++)
-        {
-            int pivot = col;
-            for (int r = col + 1; r < n; r++) if (Math.Abs(a[r, col]) > Math.Abs(a[pivot, col])) pivot = r;
-            for (int k = 0; k <= n; k++) (a[col, k], a[pivot, k]) = (a[pivot, k], a[col, k]);
-            for (int r = 0; r < n; r++)
-            {
-                if (r == col) continue;
-                double f = a[r, col] / a[col, col];
-                for (int k = col; k <= n; k++) a[r, k] -= f * a[col, k];
-            }
-        }
-        var x = new double[n];
-        for (int i = 0; i < n; i++) x[i] = a[i, n] / a[i, i];
-        return x;
-    }
-
     /// <summary>E[(u - Q(u))^2] for u ~ N(0, 1) under nearest-level cells with the given thresholds and levels.</summary>
     internal static double GaussianError(double[] t, double[] c)
     {
         double error = 0;
         for (int j = 0; j < c.Length; j++)
         {
-            double a = j == 0 ? double.NegativeInfinity : t[j - 1], b = j == c.Length - 1 ? double.PositiveInfinity : t[j];
-            double pa = double.IsNegativeInfinity(a) ? 0 : Pdf(a), pb = double.IsPositiveInfinity(b) ? 0 : Pdf(b);
-            double apa = double.IsNegativeInfinity(a) ? 0 : a * Pdf(a), bpb = double.IsPositiveInfinity(b) ? 0 : b * Pdf(b);
-            double mass = (double.IsPositiveInfinity(b) ? 1 : Cdf(b)) - (double.IsNegativeInfinity(a) ? 0 : Cdf(a));
-            double m1 = pa - pb, m2 = mass + apa - bpb; // ∫ u φ, ∫ u² φ over [a, b]
+            var (mass, m1, m2) = Cell(t, j);
             error += m2 - 2 * c[j] * m1 + c[j] * c[j] * mass;
         }
         return error;
+    }
+
+    /// <summary>∫ φ, ∫ u φ and ∫ u² φ (φ the N(0, 1) density) over cell <paramref name="j"/> of the ascending
+    /// thresholds <paramref name="t"/>: cell 0 starts at -∞ and cell t.Length ends at +∞.</summary>
+    private static (double Mass, double First, double Second) Cell(double[] t, int j)
+    {
+        double a = j == 0 ? double.NegativeInfinity : t[j - 1], b = j == t.Length ? double.PositiveInfinity : t[j];
+        double pa = double.IsNegativeInfinity(a) ? 0 : Pdf(a), pb = double.IsPositiveInfinity(b) ? 0 : Pdf(b);
+        double apa = double.IsNegativeInfinity(a) ? 0 : a * Pdf(a), bpb = double.IsPositiveInfinity(b) ? 0 : b * Pdf(b);
+        double mass = (double.IsPositiveInfinity(b) ? 1 : Cdf(b)) - (double.IsNegativeInfinity(a) ? 0 : Cdf(a));
+        return (mass, pa - pb, mass + apa - bpb);
     }
 
     /// <summary>The unconstrained Lloyd–Max quantiser of N(0, 1) with 2^<paramref name="bits"/> levels (for comparison).</summary>
@@ -179,10 +167,8 @@ internal static class QuantizationCodebook
             double change = 0;
             for (int j = 0; j < levels; j++)
             {
-                double a = j == 0 ? double.NegativeInfinity : t[j - 1], b = j == levels - 1 ? double.PositiveInfinity : t[j];
-                double pa = double.IsNegativeInfinity(a) ? 0 : Pdf(a), pb = double.IsPositiveInfinity(b) ? 0 : Pdf(b);
-                double mass = (double.IsPositiveInfinity(b) ? 1 : Cdf(b)) - (double.IsNegativeInfinity(a) ? 0 : Cdf(a));
-                double mean = (pa - pb) / mass;
+                var (mass, first, _) = Cell(t, j);
+                double mean = first / mass;
                 change = Math.Max(change, Math.Abs(mean - c[j]));
                 c[j] = mean;
             }

@@ -72,7 +72,7 @@ internal static class QuantizationOnnx
         var axis1 = g.AddInitializer("shape_axis1", [1L], 1);
         var sorted = g.AddDoubleInitializer("shape_levels", q.SortedLevels, q.SortedLevels.Length);
         var projection = g.AddDoubleInitializer("shape_projection", q.ProjectionMatrix!, p, p);
-        var diagonal = g.AddDoubleInitializer("shape_diagonal", q.ProjectionDiagonal!, p);
+        var diagonal = g.AddDoubleInitializer("shape_diagonal", Enumerable.Range(0, p).Select(i => q.ProjectionMatrix![i * p + i]).ToArray(), p);
         var c0 = g.AddNode("Gather", [sorted, g.AddNode("Cast", [cells], ("to", Int64))]);
         var v0 = g.AddNode("MatMul", [c0, projection]);                                                          // rows of P c (P symmetric)
         var num0 = g.AddNode("ReduceSum", [g.AddNode("Mul", [c0, z]), axis1], ("keepdims", 1L));
